@@ -1,0 +1,55 @@
+# DSTC RTL generator: two commands on a fresh Debian 12 machine.
+#   make demo   generate the default core and run a check on it
+#   make test   run every test (golden model, Amaranth simulation, cocotb on Icarus and Verilator)
+# Each installs what is missing first: .venv with the pinned requirements, and Icarus Verilog
+# (plus ccache, which speeds up Verilator rebuilds) through apt when running as root.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+
+.PHONY: all demo test lint soak generate tools venv clean help
+
+all: test
+
+help:
+	@echo "make demo | test | lint | soak | generate | clean"
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+venv: $(STAMP)
+
+tools:
+	@if ! command -v iverilog >/dev/null || ! command -v ccache >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing iverilog and ccache with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog ccache >/dev/null; \
+	  elif ! command -v iverilog >/dev/null; then \
+	    echo "error: Icarus Verilog is missing: sudo apt-get install iverilog" >&2; exit 1; \
+	  fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check hw sim gen tb
+
+test: $(STAMP) tools lint
+	$(BIN)/pytest -n $(JOBS) tb
+
+soak: $(STAMP) tools
+	$(BIN)/pytest -n $(JOBS) -m slow tb
+
+generate: $(STAMP)
+	$(BIN)/dstc generate --preset default -o build/default
+
+demo: $(STAMP) tools
+	$(BIN)/dstc demo
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Verilog generation, synthesis helpers and the ``dstc`` command line."""

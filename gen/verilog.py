@@ -1,0 +1,46 @@
+"""Verilog generation: a pure, deterministic function of a component."""
+
+import hashlib
+import os
+from pathlib import Path
+
+from amaranth.back import verilog
+
+__all__ = ["to_verilog", "write_if_changed", "source_digest"]
+
+# Amaranth's `YOSYS` variable would select an external yosys (for example the FPGA flow's
+# YoWASP one) also for Verilog generation; generation always uses the built-in one.
+os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
+
+_HW_DIR = Path(__file__).resolve().parent.parent / "hw"
+
+
+def to_verilog(component, name):
+    """Verilog text of ``component`` as module ``name`` (no source-location attributes, so the
+    text does not depend on where the checkout lives)."""
+    return verilog.convert(component, name=name, emit_src=False)
+
+
+def write_if_changed(path, text):
+    """Write ``text`` to ``path`` atomically unless it already holds exactly that text.
+
+    Leaving an identical file untouched keeps its timestamp, so simulator builds that depend on
+    it are not redone. Returns ``True`` when the file was written.
+    """
+    path = Path(path)
+    if path.is_file() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return True
+
+
+def source_digest():
+    """Digest of the hardware sources (``hw/*.py``), used to key caches of generated files."""
+    digest = hashlib.sha256()
+    for source in sorted(_HW_DIR.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,136 @@
+"""Accumulator tile with gather/scatter-add of one OHMMA's products."""
+
+from amaranth import Array, Cat, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .fp32_adder import Fp32Adder
+from .shapes import accum_shape, index_shape, product_shape
+
+__all__ = ["scatter_layout", "AccumulatorTile"]
+
+
+def scatter_layout(config):
+    """One OHMMA's products and their destinations in the tile.
+
+    Lane ``(r, c)`` holds ``products[r][c]`` for cell ``(rows[r], cols[c])``; it takes part when
+    ``row_valid[r]`` and ``col_valid[c]``. Valid rows must be distinct, and so must valid columns.
+    """
+    return data.StructLayout({
+        "rows": data.ArrayLayout(index_shape(config.tile_m), config.array_rows),
+        "row_valid": config.array_rows,
+        "cols": data.ArrayLayout(index_shape(config.tile_n), config.array_cols),
+        "col_valid": config.array_cols,
+        "products": data.ArrayLayout(
+            data.ArrayLayout(product_shape(config), config.array_cols), config.array_rows),
+    })
+
+
+class AccumulatorTile(wiring.Component):
+    """The ``tile_m x tile_n`` accumulator tile in registers, with one adder per lane.
+
+    Each cycle does one of (highest priority first):
+
+    * ``clear``: every cell becomes 0;
+    * ``load_en``: row ``load_row`` becomes ``load_data``;
+    * ``scatter_en``: a read-modify-write of the cells named by ``scatter``: each valid lane
+      gathers its cell, adds its product (wrapping integer add, or :class:`Fp32Adder`) and the
+      sum is scattered back. The update is complete at the next clock edge, so back-to-back
+      OHMMAs to the same cell need no forwarding and never stall.
+
+    ``read_data`` is row ``read_row`` of the tile as it is now (combinational read).
+
+    The scatter network is conflict-free by contract: valid lanes must name distinct rows and
+    distinct columns (what the bitmap decoder produces); otherwise the written values are
+    undefined. Parameters: ``config``.
+    """
+
+    def __init__(self, config):
+        self._config = config
+        row = data.ArrayLayout(accum_shape(config), config.tile_n)
+        super().__init__({
+            "clear": In(1),
+            "load_en": In(1),
+            "load_row": In(index_shape(config.tile_m)),
+            "load_data": In(row),
+            "scatter_en": In(1),
+            "scatter": In(scatter_layout(config)),
+            "read_row": In(index_shape(config.tile_m)),
+            "read_data": Out(row),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    def elaborate(self, platform):
+        m = Module()
+        config = self._config
+        rows, cols = config.array_rows, config.array_cols
+        acc_shape = accum_shape(config)
+        width = acc_shape.width
+        scatter = self.scatter
+
+        cells = [[Signal(acc_shape, name=f"cell_{i}_{j}") for j in range(config.tile_n)]
+                 for i in range(config.tile_m)]
+        tile_rows = Array(Cat(row) for row in cells)
+        m.d.comb += self.read_data.eq(tile_rows[self.read_row])
+
+        # Gather: lane (r, c) reads cell (rows[r], cols[c]) -- a row mux, then a column mux.
+        sums = [[Signal(acc_shape, name=f"sum_{r}_{c}") for c in range(cols)] for r in range(rows)]
+        for r in range(rows):
+            gathered_row = Signal(width * config.tile_n, name=f"gathered_row_{r}")
+            m.d.comb += gathered_row.eq(tile_rows[scatter.rows[r]])
+            for c in range(cols):
+                current = gathered_row.word_select(scatter.cols[c], width)
+                product = scatter.products[r][c]
+                if config.accum.is_float:
+                    adder = m.submodules[f"adder_{r}_{c}"] = Fp32Adder()
+                    m.d.comb += [adder.a.eq(current), adder.b.eq(product),
+                                 sums[r][c].eq(adder.sum)]
+                else:
+                    m.d.comb += sums[r][c].eq(current.as_signed() + product)
+
+        # Scatter: route lane column c to tile column cols[c], then lane row r to rows[r].
+        row_hit = [[Signal(name=f"row_hit_{r}_{i}") for i in range(config.tile_m)]
+                   for r in range(rows)]
+        col_hit = [[Signal(name=f"col_hit_{c}_{j}") for j in range(config.tile_n)]
+                   for c in range(cols)]
+        for r in range(rows):
+            for i in range(config.tile_m):
+                m.d.comb += row_hit[r][i].eq(scatter.row_valid[r] & (scatter.rows[r] == i))
+        for c in range(cols):
+            for j in range(config.tile_n):
+                m.d.comb += col_hit[c][j].eq(scatter.col_valid[c] & (scatter.cols[c] == j))
+
+        routed = [[Signal(width, name=f"routed_{r}_{j}") for j in range(config.tile_n)]
+                  for r in range(rows)]
+        for r in range(rows):
+            for j in range(config.tile_n):
+                value = 0
+                for c in range(cols):
+                    value = value | Mux(col_hit[c][j], sums[r][c], 0)
+                m.d.comb += routed[r][j].eq(value)
+
+        row_any = [Signal(name=f"row_any_{i}") for i in range(config.tile_m)]
+        col_any = [Signal(name=f"col_any_{j}") for j in range(config.tile_n)]
+        m.d.comb += [row_any[i].eq(Cat(row_hit[r][i] for r in range(rows)).any())
+                     for i in range(config.tile_m)]
+        m.d.comb += [col_any[j].eq(Cat(col_hit[c][j] for c in range(cols)).any())
+                     for j in range(config.tile_n)]
+
+        with m.If(self.clear):
+            m.d.sync += [cell.eq(0) for row in cells for cell in row]
+        with m.Elif(self.load_en):
+            for i in range(config.tile_m):
+                with m.If(self.load_row == i):
+                    m.d.sync += [cells[i][j].eq(self.load_data[j]) for j in range(config.tile_n)]
+        with m.Elif(self.scatter_en):
+            for i in range(config.tile_m):
+                for j in range(config.tile_n):
+                    value = 0
+                    for r in range(rows):
+                        value = value | Mux(row_hit[r][i], routed[r][j], 0)
+                    with m.If(row_any[i] & col_any[j]):
+                        m.d.sync += cells[i][j].eq(value)
+        return m

@@ -1,0 +1,68 @@
+"""Bitmap decoder ("select"): original positions of one chunk of a bitmap's nonzeros."""
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .prefix_popcount import PrefixPopcount
+from .shapes import index_shape
+
+__all__ = ["BitmapDecoder"]
+
+
+class BitmapDecoder(wiring.Component):
+    """For chunk ``c``, lane ``i`` gets the position of the ``(c * lanes + i)``-th set bit.
+
+    This is how condensed values find their place: value ``c * lanes + i`` of a condensed vector
+    belongs at ``positions[i]`` when ``valid[i]``. Lanes past the last set bit are invalid and
+    read position 0.
+
+    Parameters: ``width`` (bitmap bits) and ``lanes`` (positions per chunk), powers of two with
+    ``lanes <= width``.
+    Ports: ``bitmap`` in; ``chunk`` in (``range(width // lanes)``); ``positions`` out (``lanes``
+    positions of ``index_shape(width)``); ``valid`` out (``lanes`` bits). Latency 0.
+    """
+
+    def __init__(self, width, lanes):
+        for name, value in (("width", width), ("lanes", lanes)):
+            if type(value) is not int or value < 1 or value & (value - 1):
+                raise ValueError(f"{name}={value!r}: must be a power of two")
+        if lanes > width:
+            raise ValueError(f"lanes={lanes}: must not exceed width={width}")
+        self._width, self._lanes = width, lanes
+        super().__init__({
+            "bitmap": In(width),
+            "chunk": In(index_shape(width // lanes)),
+            "positions": Out(data.ArrayLayout(index_shape(width), lanes)),
+            "valid": Out(lanes),
+        })
+
+    @property
+    def width(self):
+        return self._width
+
+    @property
+    def lanes(self):
+        return self._lanes
+
+    def elaborate(self, platform):
+        m = Module()
+        width, lanes = self._width, self._lanes
+        m.submodules.prefix = prefix = PrefixPopcount(width)
+        m.d.comb += prefix.bitmap.eq(self.bitmap)
+
+        # Rank of each set bit relative to the chunk's first nonzero; a lane matches the one
+        # set bit whose relative rank is its lane number.
+        base = self.chunk * lanes
+        for lane in range(lanes):
+            hits = Signal(width, name=f"hits{lane}")
+            for pos in range(width):
+                m.d.comb += hits[pos].eq(self.bitmap[pos] & (prefix.prefix[pos] == base + lane))
+            position = 0
+            for pos in range(1, width):
+                position = position | Mux(hits[pos], pos, 0)
+            m.d.comb += [
+                self.positions[lane].eq(position),
+                self.valid[lane].eq(hits.any()),
+            ]
+        return m

@@ -1,0 +1,53 @@
+"""Exclusive prefix popcount of a bitmap."""
+
+from amaranth import Module, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["PrefixPopcount"]
+
+
+class PrefixPopcount(wiring.Component):
+    """``prefix[i]`` = set bits of ``bitmap[0:i]`` (exclusive), and ``total`` (combinational).
+
+    A Sklansky parallel prefix: ``ceil(log2(width))`` adder levels.
+
+    Parameters: ``width``, the bitmap width (>= 1).
+    Ports: ``bitmap`` in; ``prefix`` out (``width`` counts of ``range(width + 1)``); ``total``
+    out (``range(width + 1)``). Latency 0.
+    """
+
+    def __init__(self, width):
+        if type(width) is not int or width < 1:
+            raise ValueError(f"width={width!r}: must be a positive integer")
+        self._width = width
+        count = range(width + 1)
+        super().__init__({
+            "bitmap": In(width),
+            "prefix": Out(data.ArrayLayout(count, width)),
+            "total": Out(count),
+        })
+
+    @property
+    def width(self):
+        return self._width
+
+    def elaborate(self, platform):
+        m = Module()
+        width = self._width
+        inclusive = [self.bitmap[i] for i in range(width)]
+        span, level = 1, 0
+        while span < width:
+            stepped = []
+            for i, value in enumerate(inclusive):
+                if (i // span) % 2:
+                    total = Signal(range(width + 1), name=f"level{level}_{i}")
+                    m.d.comb += total.eq(value + inclusive[(i // span) * span - 1])
+                    value = total
+                stepped.append(value)
+            inclusive, span, level = stepped, span * 2, level + 1
+        m.d.comb += self.prefix[0].eq(0)
+        for i in range(1, width):
+            m.d.comb += self.prefix[i].eq(inclusive[i - 1])
+        m.d.comb += self.total.eq(inclusive[width - 1])
+        return m

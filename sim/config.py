@@ -1,0 +1,233 @@
+"""The one configuration of a DSTC core, shared by ``hw``, ``sim``, ``gen`` and ``tb``.
+
+A :class:`DstcConfig` is frozen and validated on construction: an invalid value raises
+:class:`ConfigError` with a message naming the parameter, the value and the rule. Derived
+quantities (chunk counts, product type, dense throughput) are properties, never stored copies.
+"""
+
+import dataclasses
+import json
+import math
+import re
+
+__all__ = ["ConfigError", "NumberType", "DstcConfig", "PRESETS", "preset"]
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names the parameter, value and rule."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NumberType:
+    """A number format: two's-complement ``intN`` or an IEEE 754 binary format.
+
+    ``width`` is the storage width in bits. Floats also have ``exp_bits`` and ``frac_bits``.
+    """
+
+    name: str
+    is_float: bool
+    width: int
+    exp_bits: int = 0
+    frac_bits: int = 0
+
+    @property
+    def bias(self):
+        """Exponent bias of a float type."""
+        return (1 << (self.exp_bits - 1)) - 1
+
+    @classmethod
+    def parse(cls, name, parameter, *, min_int=2, max_int=64):
+        """Parse ``name`` (``"int8"``, ``"fp16"``, ...) given for ``parameter``."""
+        if name in _FLOAT_TYPES:
+            return _FLOAT_TYPES[name]
+        match = re.fullmatch(r"int([0-9]+)", name) if isinstance(name, str) else None
+        if match is None:
+            raise ConfigError(
+                f"{parameter}={name!r}: unknown number type; expected 'intN' "
+                f"({min_int} <= N <= {max_int}) or one of {sorted(_FLOAT_TYPES)}")
+        width = int(match.group(1))
+        if not min_int <= width <= max_int:
+            raise ConfigError(
+                f"{parameter}={name!r}: integer width must be between {min_int} and {max_int}")
+        return cls(name=name, is_float=False, width=width)
+
+
+_FLOAT_TYPES = {
+    "fp16": NumberType("fp16", True, 16, exp_bits=5, frac_bits=10),
+    "fp32": NumberType("fp32", True, 32, exp_bits=8, frac_bits=23),
+}
+
+# Largest accepted sizes: beyond these the generated design is impractical to simulate or
+# synthesise, and the index widths of the command interface would change meaning.
+MAX_TILE = 256
+MAX_K_CHUNK = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class DstcConfig:
+    """Parameters of one DSTC sub-core.
+
+    ``array_rows`` x ``array_cols`` multipliers compute one outer product per cycle (OHMMA) into
+    a ``tile_m`` x ``tile_n`` accumulator tile; a warp-level SpWMMA covers ``k_chunk`` k-steps.
+    Operands are ``operand_type`` (``intN`` or ``fp16``); products accumulate in
+    ``accum_type`` (``intN`` wrapping modulo 2^N, or ``fp32``).
+    """
+
+    array_rows: int = 8
+    array_cols: int = 16
+    tile_m: int = 32
+    tile_n: int = 32
+    k_chunk: int = 16
+    operand_type: str = "fp16"
+    accum_type: str = "fp32"
+
+    def __post_init__(self):
+        for name, upper in (("array_rows", MAX_TILE), ("array_cols", MAX_TILE),
+                            ("tile_m", MAX_TILE), ("tile_n", MAX_TILE),
+                            ("k_chunk", MAX_K_CHUNK)):
+            value = getattr(self, name)
+            if type(value) is not int:
+                raise ConfigError(f"{name}={value!r}: must be an integer")
+            if value < 1 or value & (value - 1):
+                raise ConfigError(f"{name}={value!r}: must be a power of two (1, 2, 4, ...)")
+            if value > upper:
+                raise ConfigError(f"{name}={value!r}: must be at most {upper}")
+        if self.array_rows > self.tile_m:
+            raise ConfigError(
+                f"array_rows={self.array_rows}: the multiplier array must not be taller than "
+                f"the output tile (tile_m={self.tile_m})")
+        if self.array_cols > self.tile_n:
+            raise ConfigError(
+                f"array_cols={self.array_cols}: the multiplier array must not be wider than "
+                f"the output tile (tile_n={self.tile_n})")
+        operand = NumberType.parse(self.operand_type, "operand_type", max_int=32)
+        accum = NumberType.parse(self.accum_type, "accum_type")
+        if operand.is_float and operand.name != "fp16":
+            raise ConfigError(
+                f"operand_type={self.operand_type!r}: the only float operand type is 'fp16'")
+        if operand.is_float and accum.name != "fp32":
+            raise ConfigError(
+                f"accum_type={self.accum_type!r}: fp16 operands accumulate in 'fp32' "
+                f"(their products are exact in fp32)")
+        if not operand.is_float and accum.is_float:
+            raise ConfigError(
+                f"accum_type={self.accum_type!r}: integer operands need an integer "
+                f"accumulator 'intN'")
+        if not operand.is_float and accum.width < 2 * operand.width:
+            raise ConfigError(
+                f"accum_type={self.accum_type!r}: accumulator is narrower than a product of "
+                f"two {operand.name} operands ({2 * operand.width} bits)")
+
+    # -- number types -------------------------------------------------------------------------
+
+    @property
+    def operand(self):
+        """:class:`NumberType` of the A and B values."""
+        return NumberType.parse(self.operand_type, "operand_type", max_int=32)
+
+    @property
+    def accum(self):
+        """:class:`NumberType` of the accumulator tile (C and D)."""
+        return NumberType.parse(self.accum_type, "accum_type")
+
+    @property
+    def product(self):
+        """:class:`NumberType` of one exact product: ``int(2N)`` for ``intN``, fp32 for fp16."""
+        if self.operand.is_float:
+            return _FLOAT_TYPES["fp32"]
+        return NumberType.parse(f"int{2 * self.operand.width}", "product")
+
+    # -- derived sizes ------------------------------------------------------------------------
+
+    @property
+    def macs(self):
+        """Multipliers in the array (products per OHMMA)."""
+        return self.array_rows * self.array_cols
+
+    @property
+    def a_chunks(self):
+        """Chunks of ``array_rows`` values in one full A column of the tile."""
+        return self.tile_m // self.array_rows
+
+    @property
+    def b_chunks(self):
+        """Chunks of ``array_cols`` values in one full B row of the tile."""
+        return self.tile_n // self.array_cols
+
+    @property
+    def max_ohmma_per_kstep(self):
+        """OHMMA issued by a k-step whose A column and B row are both full."""
+        return self.a_chunks * self.b_chunks
+
+    @property
+    def dense_tile_issues(self):
+        """Issue cycles of a dense ``tile_m x tile_n x k_chunk`` tile at full throughput."""
+        return self.k_chunk * self.max_ohmma_per_kstep
+
+    @property
+    def row_index_width(self):
+        """Bits of a row position inside the tile (at least 1)."""
+        return max(1, math.ceil(math.log2(self.tile_m)))
+
+    @property
+    def col_index_width(self):
+        """Bits of a column position inside the tile (at least 1)."""
+        return max(1, math.ceil(math.log2(self.tile_n)))
+
+    # -- serialisation ------------------------------------------------------------------------
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_json(self):
+        """Canonical JSON text (sorted keys, trailing newline): byte-identical across runs."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build from a mapping; unknown keys are rejected by name."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"configuration must be a JSON object, not {type(values).__name__}")
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"{unknown[0]}: unknown configuration parameter; known: {sorted(known)}")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text):
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def describe(self):
+        """One line for logs and summaries."""
+        return (f"{self.array_rows}x{self.array_cols} multipliers, {self.tile_m}x{self.tile_n} "
+                f"tile, k-chunk {self.k_chunk}, {self.operand_type} -> {self.accum_type}")
+
+
+PRESETS = {
+    # The paper's sub-core: 128 multipliers as an 8x16 outer product, 32x32 SpWMMA tile,
+    # k-chunk 16, fp16 operands accumulated in fp32.
+    "default": DstcConfig(),
+    # The same shape for quantised networks.
+    "int8": DstcConfig(operand_type="int8", accum_type="int32"),
+    # A small integer core for fast tests: 2x4 multipliers, 8x8 tile (still 4x2 chunks per
+    # k-step, like the default), int16 accumulator so that wrap-around is easy to reach.
+    "small": DstcConfig(array_rows=2, array_cols=4, tile_m=8, tile_n=8, k_chunk=4,
+                        operand_type="int8", accum_type="int16"),
+    # The small shape with the default's fp16 -> fp32 arithmetic.
+    "small-fp16": DstcConfig(array_rows=2, array_cols=4, tile_m=8, tile_n=8, k_chunk=4,
+                             operand_type="fp16", accum_type="fp32"),
+}
+
+
+def preset(name):
+    """The preset called ``name``; an unknown name raises :class:`ConfigError`."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"preset={name!r}: unknown preset; known: {sorted(PRESETS)}") from None

@@ -1,0 +1,195 @@
+"""Golden model of the DSTC datapath: OHMMA, SpWMMA and whole-matrix SpGEMM.
+
+Semantics (bit-exact with the RTL):
+
+* **OHMMA** (one machine-level outer product): chunk ``i`` of a condensed A column (up to
+  ``array_rows`` values with their row positions) times chunk ``j`` of a condensed B row (up to
+  ``array_cols`` values with their column positions); each product of two valid lanes is added
+  into the accumulator cell at (row position, column position).
+* **k-step**: a condensed A column times a condensed B row. It issues one OHMMA per pair of
+  non-empty chunks, ``ceil(nnzA / array_rows) * ceil(nnzB / array_cols)`` in all, A chunk in the
+  outer loop and B chunk in the inner loop; an empty side issues nothing.
+* **SpWMMA**: the ``k_chunk`` k-steps of a tile in k order.
+
+Every accumulator cell receives at most one product per k-step, so each cell accumulates its
+products in k order whatever the chunk order. Zeros are skipped, which differs from a dense
+product in two documented ways: a product with a zero factor is never added (so ``0 x inf``
+and ``0 x NaN`` do not turn the cell into NaN, and a ``-0`` accumulator stays ``-0``).
+"""
+
+import dataclasses
+
+import numpy as np
+
+from .arith import Arithmetic
+from .bitmap import EncodedOperand, encode_a, encode_b
+
+__all__ = ["Ohmma", "TileStats", "kstep_ohmmas", "ohmma", "spwmma", "SpgemmResult", "spgemm",
+           "dense_reference"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Ohmma:
+    """Operands of one OHMMA; lanes beyond a chunk's nonzeros are invalid (value 0)."""
+
+    a_values: np.ndarray
+    a_rows: np.ndarray
+    a_valid: np.ndarray
+    b_values: np.ndarray
+    b_cols: np.ndarray
+    b_valid: np.ndarray
+
+
+@dataclasses.dataclass
+class TileStats:
+    """Work counts: OHMMA issued, products of two nonzeros, and MAC slots issued."""
+
+    ohmma: int = 0
+    useful_macs: int = 0
+    mac_slots: int = 0
+
+    def __iadd__(self, other):
+        self.ohmma += other.ohmma
+        self.useful_macs += other.useful_macs
+        self.mac_slots += other.mac_slots
+        return self
+
+
+def _chunks(positions, values, lanes):
+    """Cut a condensed vector into chunks of ``lanes`` (positions, values, valid), padded."""
+    count = positions.size
+    chunks = []
+    for start in range(0, count, lanes):
+        take = min(lanes, count - start)
+        pos = np.zeros(lanes, dtype=np.int64)
+        val = np.zeros(lanes, dtype=values.dtype)
+        valid = np.zeros(lanes, dtype=bool)
+        pos[:take] = positions[start:start + take]
+        val[:take] = values[start:start + take]
+        valid[:take] = True
+        chunks.append((pos, val, valid))
+    return chunks
+
+
+def kstep_ohmmas(a_positions, a_values, b_positions, b_values, config):
+    """The OHMMA sequence of one k-step, in issue order (A chunk outer, B chunk inner)."""
+    a_chunks = _chunks(np.asarray(a_positions), np.asarray(a_values), config.array_rows)
+    b_chunks = _chunks(np.asarray(b_positions), np.asarray(b_values), config.array_cols)
+    return [Ohmma(a_values=av, a_rows=ap, a_valid=aok, b_values=bv, b_cols=bp, b_valid=bok)
+            for ap, av, aok in a_chunks for bp, bv, bok in b_chunks]
+
+
+def ohmma(acc, op, arith):
+    """Apply one OHMMA to the accumulator tile ``acc``; returns the new tile."""
+    rows = op.a_rows[op.a_valid]
+    cols = op.b_cols[op.b_valid]
+    if len(set(rows.tolist())) != rows.size or len(set(cols.tolist())) != cols.size:
+        raise ValueError("OHMMA lanes must target distinct rows and distinct columns")
+    acc = acc.copy()
+    cells = np.ix_(rows, cols)
+    products = arith.multiply(op.a_values[op.a_valid][:, None], op.b_values[op.b_valid][None, :])
+    acc[cells] = arith.add(acc[cells], products)
+    return acc
+
+
+def kstep_issues(count_a, count_b, config):
+    """OHMMA issued by a k-step with ``count_a`` and ``count_b`` nonzeros (numpy-friendly)."""
+    return (-(-np.asarray(count_a) // config.array_rows)
+            * -(-np.asarray(count_b) // config.array_cols))
+
+
+def spwmma(acc, a_tile, b_tile, config, arith=None):
+    """One SpWMMA: ``acc`` plus the sparse product of two :class:`~sim.bitmap.BitmapTile`.
+
+    Equal, bit for bit, to applying :func:`kstep_ohmmas` k-step by k-step (tested); done here a
+    k-step at a time because each cell receives at most one product per k-step.
+    Returns ``(new_acc, TileStats)``.
+    """
+    arith = arith or Arithmetic(config)
+    acc = np.array(acc, dtype=arith.accum_dtype)
+    if acc.shape != (config.tile_m, config.tile_n):
+        raise ValueError(f"accumulator tile must be {config.tile_m}x{config.tile_n}")
+    stats = TileStats()
+    for k in range(config.k_chunk):
+        rows, a_vals = a_tile.vector(k)
+        cols, b_vals = b_tile.vector(k)
+        if rows.size == 0 or cols.size == 0:
+            continue
+        cells = np.ix_(rows, cols)
+        acc[cells] = arith.add(acc[cells], arith.multiply(a_vals[:, None], b_vals[None, :]))
+        issues = int(kstep_issues(rows.size, cols.size, config))
+        stats += TileStats(issues, rows.size * cols.size, issues * config.macs)
+    return acc, stats
+
+
+@dataclasses.dataclass
+class SpgemmResult:
+    """Result of a whole SpGEMM: ``d`` (``M x N``) and the work done and skipped."""
+
+    d: np.ndarray
+    stats: TileStats
+    tiles_issued: int
+    tiles_skipped: int
+
+
+def _as_encoded(matrix, role, config, arith):
+    if isinstance(matrix, EncodedOperand):
+        return matrix
+    values = arith.operands(matrix)
+    return encode_a(values, config) if role == "A" else encode_b(values, config)
+
+
+def spgemm(a, b, config, c=None, arith=None):
+    """``D = C + A @ B`` through SpWMMA tiles, skipping empty tile pairs (two-level skipping).
+
+    ``a`` and ``b`` are dense operand matrices or :class:`~sim.bitmap.EncodedOperand`; ``c``
+    (default zeros) is in accumulator values. Tiles are visited output tile by output tile, k
+    tiles in order, so every cell accumulates in k order.
+    """
+    arith = arith or Arithmetic(config)
+    enc_a = _as_encoded(a, "A", config, arith)
+    enc_b = _as_encoded(b, "B", config, arith)
+    (m, k_a), (k_b, n) = enc_a.shape, enc_b.shape
+    if k_a != k_b:
+        raise ValueError(f"inner dimensions differ: A is {m}x{k_a}, B is {k_b}x{n}")
+    grid_m, grid_k = enc_a.grid
+    grid_n = enc_b.grid[1]
+    tm, tn = config.tile_m, config.tile_n
+    d = np.zeros((grid_m * tm, grid_n * tn), dtype=arith.accum_dtype)
+    if c is not None:
+        c = arith.accumulators(c)
+        if c.shape != (m, n):
+            raise ValueError(f"C must be {m}x{n}, not {c.shape[0]}x{c.shape[1]}")
+        d[:m, :n] = c
+    stats, issued, skipped = TileStats(), 0, 0
+    for i in range(grid_m):
+        for j in range(grid_n):
+            acc = d[i * tm:(i + 1) * tm, j * tn:(j + 1) * tn]
+            for kt in range(grid_k):
+                if not (enc_a.coarse[i, kt] and enc_b.coarse[kt, j]):
+                    skipped += 1
+                    continue
+                acc, tile_stats = spwmma(acc, enc_a.tiles[(i, kt)], enc_b.tiles[(kt, j)],
+                                         config, arith)
+                stats += tile_stats
+                issued += 1
+            d[i * tm:(i + 1) * tm, j * tn:(j + 1) * tn] = acc
+    return SpgemmResult(d=d[:m, :n], stats=stats, tiles_issued=issued, tiles_skipped=skipped)
+
+
+def dense_reference(a, b, config, c=None, arith=None):
+    """The dense product, zeros included: ``C + A @ B``.
+
+    Integers: exact, wrapped to the accumulator width. Floats: each product rounded to fp32
+    (exact for fp16) and added in k order with fp32 round-to-nearest-even, the order the sparse
+    core uses, so the two agree bit for bit except where skipped zeros matter (see module doc).
+    """
+    arith = arith or Arithmetic(config)
+    a, b = arith.operands(a), arith.operands(b)
+    d = (np.zeros((a.shape[0], b.shape[1]), dtype=arith.accum_dtype) if c is None
+         else arith.accumulators(c).copy())
+    if not arith.is_float:
+        return arith.add(d, a @ b)
+    for k in range(a.shape[1]):
+        d = arith.add(d, arith.multiply(a[:, k:k + 1], b[k:k + 1, :]))
+    return d

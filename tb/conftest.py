@@ -1,0 +1,42 @@
+"""Shared pytest setup: reproducible seeds and the build folder.
+
+Every randomized test draws from a seed derived from the session seed and the test's id. The
+session seed is random unless ``DSTC_SEED`` is set; it is printed in the report header, so a
+failing run is repeated exactly with ``DSTC_SEED=<seed> make test`` (or pytest ``-k``).
+"""
+
+import hashlib
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TB_DIR = Path(__file__).resolve().parent
+ROOT = TB_DIR.parent
+BUILD = ROOT / "build" / "tb"
+
+sys.path.insert(0, str(TB_DIR))
+
+SESSION_SEED = int(os.environ.get("DSTC_SEED") or random.SystemRandom().randrange(1 << 32))
+os.environ["DSTC_SEED"] = str(SESSION_SEED)  # the same seed in xdist workers
+
+
+def pytest_report_header(config):
+    return f"DSTC_SEED={SESSION_SEED} (set DSTC_SEED to repeat this run's random inputs)"
+
+
+@pytest.fixture
+def seed(request):
+    """A seed for this test: session seed mixed with the test id (printed on failure)."""
+    digest = hashlib.sha256(f"{SESSION_SEED}:{request.node.nodeid}".encode()).digest()
+    value = int.from_bytes(digest[:4], "little")
+    print(f"seed={value} (DSTC_SEED={SESSION_SEED}, test {request.node.nodeid})")
+    return value
+
+
+@pytest.fixture
+def rng(seed):
+    return np.random.default_rng(seed)

@@ -1,0 +1,82 @@
+"""The configuration object: presets, derived values, validation messages."""
+
+import json
+
+import pytest
+
+from dstc.sim.config import PRESETS, ConfigError, DstcConfig, preset
+
+
+def test_default_is_the_paper_sub_core():
+    config = preset("default")
+    assert (config.array_rows, config.array_cols) == (8, 16)
+    assert (config.tile_m, config.tile_n, config.k_chunk) == (32, 32, 16)
+    assert (config.operand_type, config.accum_type) == ("fp16", "fp32")
+    assert config.macs == 128
+    assert (config.a_chunks, config.b_chunks, config.max_ohmma_per_kstep) == (4, 2, 8)
+    assert config.dense_tile_issues == 128  # 32x32x16 dense at 128 MACs per cycle
+    assert config.product.name == "fp32"
+
+
+def test_presets():
+    assert {"default", "int8", "small", "small-fp16"} <= set(PRESETS)
+    assert preset("int8").accum.width == 32 and preset("int8").product.width == 16
+    small = preset("small")
+    assert small.macs == 8 and small.accum_type == "int16"
+    for config in PRESETS.values():
+        assert DstcConfig.from_json(config.to_json()) == config
+
+
+def test_frozen():
+    with pytest.raises(AttributeError):
+        preset("default").tile_m = 64
+
+
+def test_json_is_canonical():
+    text = preset("small").to_json()
+    assert text == preset("small").to_json()
+    assert list(json.loads(text)) == sorted(json.loads(text))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"array_rows": 6}, "array_rows=6: must be a power of two"),
+    ({"tile_n": 48}, "tile_n=48: must be a power of two"),
+    ({"k_chunk": 0}, "k_chunk=0: must be a power of two"),
+    ({"tile_m": 512}, "tile_m=512: must be at most 256"),
+    ({"array_cols": 8.0}, "array_cols=8.0: must be an integer"),
+    ({"array_rows": True}, "array_rows=True: must be an integer"),
+    ({"array_rows": 64}, "array_rows=64: the multiplier array must not be taller than the "
+                         "output tile (tile_m=32)"),
+    ({"array_cols": 64}, "array_cols=64: the multiplier array must not be wider than the "
+                         "output tile (tile_n=32)"),
+    ({"operand_type": "bf16"}, "operand_type='bf16': unknown number type"),
+    ({"operand_type": "int1"}, "operand_type='int1': integer width must be between 2 and 32"),
+    ({"accum_type": "int99", "operand_type": "int8"},
+     "accum_type='int99': integer width must be between 2 and 64"),
+    ({"operand_type": "fp32"}, "operand_type='fp32': the only float operand type is 'fp16'"),
+    ({"accum_type": "int32"}, "accum_type='int32': fp16 operands accumulate in 'fp32'"),
+    ({"operand_type": "int8"}, "accum_type='fp32': integer operands need an integer "
+                               "accumulator"),
+    ({"operand_type": "int8", "accum_type": "int12"},
+     "accum_type='int12': accumulator is narrower than a product of two int8 operands "
+     "(16 bits)"),
+])
+def test_invalid_values_name_parameter_value_and_rule(changes, message):
+    with pytest.raises(ConfigError) as error:
+        DstcConfig(**changes)
+    assert message in str(error.value)
+
+
+def test_unknown_preset_and_parameter():
+    with pytest.raises(ConfigError, match=r"preset='huge': unknown preset; known: \["):
+        preset("huge")
+    with pytest.raises(ConfigError, match="tile_k: unknown configuration parameter"):
+        DstcConfig.from_dict({"tile_k": 4})
+    with pytest.raises(ConfigError, match="must be a JSON object"):
+        DstcConfig.from_json("[1, 2]")
+
+
+def test_replace_validates():
+    assert preset("default").replace(tile_m=64).tile_m == 64
+    with pytest.raises(ConfigError, match="tile_m=3"):
+        preset("default").replace(tile_m=3)
