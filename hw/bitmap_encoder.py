@@ -1,6 +1,6 @@
 """Bitmap encoder (compaction): dense vector -> bitmap + condensed values."""
 
-from amaranth import Module, Mux, Signal, Value
+from amaranth import Cat, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -47,18 +47,22 @@ class BitmapEncoder(wiring.Component):
         m = Module()
         width = self._width
         magnitude_bits = self._number_type.width - (1 if self._number_type.is_float else 0)
-        for pos in range(width):
-            m.d.comb += self.bitmap[pos].eq(Value.cast(self.values[pos])[:magnitude_bits].any())
+        m.d.comb += self.bitmap.eq(Cat(Value.cast(self.values[pos])[:magnitude_bits].any()
+                                       for pos in range(width)))
 
         m.submodules.prefix = prefix = PrefixPopcount(width)
         m.d.comb += [prefix.bitmap.eq(self.bitmap), self.count.eq(prefix.total)]
 
         # Slot j takes the set bit of rank j; only positions p >= j can have rank j.
+        slots = []
         for slot in range(width):
             gathered = 0
             for pos in range(slot, width):
                 take = Signal(name=f"take{slot}_{pos}")
                 m.d.comb += take.eq(self.bitmap[pos] & (prefix.prefix[pos] == slot))
                 gathered = gathered | Mux(take, Value.cast(self.values[pos]), 0)
-            m.d.comb += self.packed[slot].eq(gathered)
+            packed = Signal.like(self.packed[slot], name=f"packed{slot}")
+            m.d.comb += packed.eq(gathered)
+            slots.append(packed)
+        m.d.comb += self.packed.eq(Cat(slots))
         return m

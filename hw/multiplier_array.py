@@ -1,6 +1,6 @@
 """Outer-product multiplier array (the value side of one OHMMA)."""
 
-from amaranth import Module
+from amaranth import Cat, Module
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -39,6 +39,7 @@ class MultiplierArray(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         config = self._config
+        products = []
         for r in range(config.array_rows):
             for c in range(config.array_cols):
                 if config.operand.is_float:
@@ -46,9 +47,7 @@ class MultiplierArray(wiring.Component):
                 else:
                     multiplier = IntMultiplier(config.operand.width)
                 m.submodules[f"mul_{r}_{c}"] = multiplier
-                m.d.comb += [
-                    multiplier.a.eq(self.a[r]),
-                    multiplier.b.eq(self.b[c]),
-                    self.products[r][c].eq(multiplier.product),
-                ]
+                m.d.comb += [multiplier.a.eq(self.a[r]), multiplier.b.eq(self.b[c])]
+                products.append(multiplier.product)
+        m.d.comb += self.products.eq(Cat(products))
         return m

@@ -1,6 +1,6 @@
 """Exclusive prefix popcount of a bitmap."""
 
-from amaranth import Module, Signal
+from amaranth import Cat, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -46,8 +46,10 @@ class PrefixPopcount(wiring.Component):
                     value = total
                 stepped.append(value)
             inclusive, span, level = stepped, span * 2, level + 1
-        m.d.comb += self.prefix[0].eq(0)
-        for i in range(1, width):
-            m.d.comb += self.prefix[i].eq(inclusive[i - 1])
-        m.d.comb += self.total.eq(inclusive[width - 1])
+        # Each output is driven by one assignment: simulators such as Icarus slow down badly on
+        # vectors assembled from many part-select drivers.
+        exclusive = [Signal(range(width + 1), name=f"prefix{i}") for i in range(width)]
+        m.d.comb += [exclusive[0].eq(0)]
+        m.d.comb += [exclusive[i].eq(inclusive[i - 1]) for i in range(1, width)]
+        m.d.comb += [self.prefix.eq(Cat(exclusive)), self.total.eq(inclusive[width - 1])]
         return m

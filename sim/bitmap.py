@@ -17,7 +17,8 @@ import numpy as np
 
 from .arith import Arithmetic
 
-__all__ = ["BitmapTile", "EncodedOperand", "encode_a", "encode_b", "encode_vectors"]
+__all__ = ["BitmapTile", "EncodedOperand", "encode_a", "encode_b", "encode_vectors",
+           "select_chunk"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -59,6 +60,18 @@ class BitmapTile:
         out = np.zeros(self.bitmaps.shape, dtype=self.values.dtype)
         out[self.bitmaps] = self.values
         return out
+
+
+def select_chunk(bitmap, chunk, lanes):
+    """Positions of the nonzeros ``chunk * lanes`` to ``chunk * lanes + lanes - 1`` of a bool
+    ``bitmap``: ``(positions, valid)``, lanes past the last nonzero invalid with position 0.
+
+    This is what the hardware bitmap decoder ("select") computes.
+    """
+    nonzeros = np.flatnonzero(np.asarray(bitmap, dtype=bool))[chunk * lanes:(chunk + 1) * lanes]
+    positions = np.zeros(lanes, dtype=np.int64)
+    positions[:nonzeros.size] = nonzeros
+    return positions, np.arange(lanes) < nonzeros.size
 
 
 def encode_vectors(vectors):

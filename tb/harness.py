@@ -4,7 +4,7 @@ Testing a scalar unit one input per simulator step would spend the time in cocot
 with ``lanes`` copies each step checks ``lanes`` independent inputs.
 """
 
-from amaranth import Module
+from amaranth import Cat, Module
 from amaranth.lib import data, wiring
 
 __all__ = ["Lanes"]
@@ -31,10 +31,11 @@ class Lanes(wiring.Component):
         m = Module()
         for lane, unit in enumerate(self._units):
             m.submodules[f"lane{lane}"] = unit
-            for name, member in unit.signature.members.items():
-                outer, inner = getattr(self, name)[lane], getattr(unit, name)
-                if member.flow == wiring.In:
-                    m.d.comb += inner.eq(outer)
-                else:
-                    m.d.comb += outer.eq(inner)
+        for name, member in self._units[0].signature.members.items():
+            if member.flow == wiring.In:
+                m.d.comb += [getattr(unit, name).eq(getattr(self, name)[lane])
+                             for lane, unit in enumerate(self._units)]
+            else:  # one assignment per output (see hw/prefix_popcount.py)
+                m.d.comb += getattr(self, name).eq(Cat(getattr(unit, name)
+                                                       for unit in self._units))
         return m

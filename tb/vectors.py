@@ -43,7 +43,8 @@ def random_fp16_pairs(rng, count):
     subnormals and exponent extremes."""
     half = count // 2
     uniform = rng.integers(0, 1 << 16, size=(2, half), dtype=np.uint64)
-    exponent = rng.choice(np.array([0, 0, 1, 2, 15, 29, 30], dtype=np.uint64), size=(2, count - half))
+    extremes = np.array([0, 0, 1, 2, 15, 29, 30], dtype=np.uint64)
+    exponent = rng.choice(extremes, size=(2, count - half))
     exponent = np.where(rng.random((2, count - half)) < 0.5, exponent,
                         rng.integers(0, 31, size=(2, count - half), dtype=np.uint64))
     frac = rng.integers(0, 1 << 10, size=(2, count - half), dtype=np.uint64)

@@ -1,0 +1,53 @@
+"""Generation of a configuration's Verilog: a pure, deterministic function of the config."""
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..hw.accumulator import AccumulatorTile
+from ..hw.bitmap_decoder import BitmapDecoder
+from ..hw.bitmap_encoder import BitmapEncoder
+from ..hw.multiplier_array import MultiplierArray
+from .verilog import to_verilog, write_if_changed
+
+__all__ = ["design_units", "generate"]
+
+
+def design_units(config):
+    """``{module name: factory}`` of the hardware generated for ``config``.
+
+    Module names start with ``dstc_`` so that they do not collide in a user's flow;
+    submodules are named after their parent (``dstc_accumulator.adder_0_0``, ...).
+    """
+    return {
+        "dstc_multiplier_array": lambda: MultiplierArray(config),
+        "dstc_accumulator": lambda: AccumulatorTile(config),
+        "dstc_a_decoder": lambda: BitmapDecoder(config.tile_m, config.array_rows),
+        "dstc_b_decoder": lambda: BitmapDecoder(config.tile_n, config.array_cols),
+        "dstc_output_encoder": lambda: BitmapEncoder(config.tile_n, config.accum),
+    }
+
+
+def generate(config, out_dir, progress=None):
+    """Write ``<module>.v`` for every unit, ``config.json`` and ``manifest.json`` (file
+    names, sizes and SHA-256) into ``out_dir``. Unchanged files are left untouched.
+
+    Returns the list of written paths; ``progress(name, component)`` is called after each
+    unit is converted.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, factory in design_units(config).items():
+        component = factory()
+        files[f"{name}.v"] = to_verilog(component, name)
+        if progress:
+            progress(name, component)
+    files["config.json"] = config.to_json()
+    manifest = {name: {"bytes": len(text.encode()),
+                       "sha256": hashlib.sha256(text.encode()).hexdigest()}
+                for name, text in sorted(files.items())}
+    files["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    for name, text in files.items():
+        write_if_changed(out_dir / name, text)
+    return [out_dir / name for name in files]

@@ -1,0 +1,100 @@
+"""Check of the accumulator tile (clocked), shared by the Amaranth and cocotb tests.
+
+A random sequence of clear, row loads and OHMMA scatter-adds (lane positions from random
+bitmaps through the golden select, products of random values and, for fp32, specials) runs
+against the golden model; after every cycle one random row is read back and compared, and
+the whole tile is compared at the end.
+"""
+
+import numpy as np
+from driver import compare, port_format
+from packing import pack
+
+from dstc.hw.accumulator import scatter_layout
+from dstc.sim.arith import Arithmetic
+from dstc.sim.bitmap import select_chunk
+
+__all__ = ["check_accumulator"]
+
+_FP32_SPECIALS = np.array([0, 0x8000_0000, 0x7F80_0000, 0xFF80_0000, 0x7FC0_0000, 1,
+                           0x7F7F_FFFF, 0xFF7F_FFFF, 0x0080_0000], dtype=np.uint64)
+
+
+def _encode_struct(layout, **fields):
+    packed = 0
+    for name, values in fields.items():
+        width, count = port_format(layout[name].shape)
+        packed |= pack(np.ravel(values)[:count], width) << layout[name].offset
+    return packed
+
+
+class _Tile:
+    """Golden accumulator tile in raw bits."""
+
+    def __init__(self, config):
+        self.config = config
+        self.arith = Arithmetic(config)
+        self.cells = np.zeros((config.tile_m, config.tile_n), dtype=np.uint64)
+
+    def scatter(self, rows, cols, products):
+        arith, accum = self.arith, self.config.accum
+        cells = np.ix_(rows, cols)
+        current = arith.from_bits(self.cells[cells], accum)
+        added = arith.add(current, arith.from_bits(products, self.config.product))
+        self.cells[cells] = arith.to_bits(added, accum)
+
+
+def _random_values(rng, number_type, shape):
+    if number_type.is_float:
+        values = rng.standard_normal(shape).astype(np.float32).view(np.uint32).astype(np.uint64)
+        return np.where(rng.random(shape) < 0.05, rng.choice(_FP32_SPECIALS, shape), values)
+    return rng.integers(0, 1 << number_type.width, size=shape, dtype=np.uint64)
+
+
+async def check_accumulator(io, config, rng, steps):
+    """Run ``steps`` random operations through ``io`` (the accumulator's ports); returns the
+    number of scatter-adds checked."""
+    layout = scatter_layout(config)
+    tile = _Tile(config)
+    rows, cols = config.array_rows, config.array_cols
+    idle = dict(clear=0, load_en=0, scatter_en=0)
+    scatters = 0
+
+    async def read_row(row):
+        await io.set(read_row=row)
+        compare(f"accumulator row {row}", await io.get("read_data"), tile.cells[row])
+
+    await io.set(clear=1, load_en=0, scatter_en=0)
+    await io.tick()
+    for _ in range(steps):
+        choice = rng.random()
+        if choice < 0.02:
+            await io.set(**{**idle, "clear": 1})
+            tile.cells[:] = 0
+        elif choice < 0.12:
+            row = int(rng.integers(config.tile_m))
+            data = _random_values(rng, config.accum, config.tile_n)
+            await io.set(**{**idle, "load_en": 1}, load_row=row, load_data=data)
+            tile.cells[row] = data
+        else:
+            a_map = rng.random(config.tile_m) < rng.random()
+            b_map = rng.random(config.tile_n) < rng.random()
+            a_pos, a_ok = select_chunk(a_map, int(rng.integers(config.a_chunks)), rows)
+            b_pos, b_ok = select_chunk(b_map, int(rng.integers(config.b_chunks)), cols)
+            products = _random_values(rng, config.product, (rows, cols))
+            if rng.random() < 0.1:       # invalid lanes carry garbage positions and values
+                a_pos = np.where(a_ok, a_pos, rng.integers(config.tile_m, size=rows))
+                b_pos = np.where(b_ok, b_pos, rng.integers(config.tile_n, size=cols))
+            scatter = _encode_struct(layout, rows=a_pos, row_valid=[pack(a_ok, 1)], cols=b_pos,
+                                     col_valid=[pack(b_ok, 1)], products=products)
+            enable = int(rng.random() < 0.95)
+            await io.set(**{**idle, "scatter_en": enable}, scatter=scatter)
+            if enable:
+                tile.scatter(a_pos[a_ok], b_pos[b_ok], products[np.ix_(a_ok, b_ok)])
+                scatters += 1
+        await io.tick()
+        await read_row(int(rng.integers(config.tile_m)))
+    await io.set(**idle)
+    for row in range(config.tile_m):
+        await read_row(row)
+    return scatters

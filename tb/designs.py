@@ -1,0 +1,67 @@
+"""Generated Verilog of the designs under test, cached under build/tb/verilog.
+
+A design is regenerated only when its name, its parameters or the sources it is built from
+(``hw/`` and the test harness) change; concurrent pytest workers wait for each other.
+"""
+
+import fcntl
+import hashlib
+import json
+from pathlib import Path
+
+from conftest import BUILD, TB_DIR
+from driver import port_formats
+
+from dstc.gen.generate import design_units
+from dstc.gen.verilog import source_digest, to_verilog, write_if_changed
+from dstc.sim.config import preset
+
+__all__ = ["generated_verilog", "unit_verilog", "unit_module_name", "GeneratedDesign"]
+
+_HARNESS_SOURCES = ("harness.py", "blocks.py")
+
+
+def _key(name, params):
+    digest = hashlib.sha256(f"{name}\n{params}\n{source_digest()}".encode())
+    for source in _HARNESS_SOURCES:
+        digest.update((TB_DIR / source).read_bytes())
+    return digest.hexdigest()
+
+
+class GeneratedDesign:
+    """A generated design: module ``name``, Verilog ``path`` and port ``formats``."""
+
+    def __init__(self, name, path, formats):
+        self.name, self.path, self.formats = name, Path(path), formats
+
+
+def generated_verilog(name, build, params=""):
+    """The :class:`GeneratedDesign` of ``build()`` as module ``name``; ``params`` (text) names
+    what else the design depends on, such as its configuration. ``build`` is only called when
+    the design must be (re)generated."""
+    folder = BUILD / "verilog"
+    folder.mkdir(parents=True, exist_ok=True)
+    path, key_path = folder / f"{name}.v", folder / f"{name}.key"
+    formats_path = folder / f"{name}.ports.json"
+    key = _key(name, params)
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (path.is_file() and formats_path.is_file() and key_path.is_file()
+                and key_path.read_text() == key):
+            component = build()
+            write_if_changed(path, to_verilog(component, name))
+            formats_path.write_text(json.dumps(port_formats(component)))
+            key_path.write_text(key)
+    return GeneratedDesign(name, path, json.loads(formats_path.read_text()))
+
+
+def unit_module_name(unit, preset_name):
+    """Module name of a shipped unit (``dstc generate``'s names) for a preset."""
+    return f"{unit}_{preset_name.replace('-', '_')}"
+
+
+def unit_verilog(unit, preset_name):
+    """The :class:`GeneratedDesign` of a shipped unit of a preset."""
+    config = preset(preset_name)
+    return generated_verilog(unit_module_name(unit, preset_name), design_units(config)[unit],
+                             params=config.to_json())

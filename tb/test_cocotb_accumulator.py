@@ -1,0 +1,27 @@
+"""The accumulator tile on its generated Verilog, in cocotb, on Icarus and Verilator."""
+
+import json
+
+import pytest
+from conftest import BUILD, TB_DIR
+from designs import unit_verilog
+
+from dstc.gen.cocotb_run import SIMULATORS, run_cocotb
+
+pytestmark = pytest.mark.cocotb
+
+# Steps per preset: the large tiles are slow on Icarus (the whole 1024-cell tile is
+# re-evaluated every cycle), so they run fewer steps there.
+STEPS = {"small": 2000, "small-fp16": 2000, "int8": 400, "default": 300}
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("preset_name", list(STEPS))
+def test_accumulator_verilog(preset_name, simulator, seed):
+    design = unit_verilog("dstc_accumulator", preset_name)
+    run_cocotb(verilog_path=design.path, toplevel=design.name, test_module="accumulator",
+               test_dir=TB_DIR / "cocotb_tests", simulator=simulator,
+               build_dir=BUILD / "sim" / design.name / simulator,
+               extra_env={"DSTC_PRESET": preset_name, "DSTC_SEED": str(seed),
+                          "DSTC_STEPS": str(STEPS[preset_name]),
+                          "DSTC_PORTS": json.dumps(design.formats)})

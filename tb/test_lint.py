@@ -1,0 +1,57 @@
+"""Lint of the shipped Verilog: ``verilator --lint-only -Wall`` finds no error, and only the
+warning kinds accepted (with the reason) in docs/lint.md."""
+
+import re
+import subprocess
+
+import pytest
+from conftest import ROOT
+from designs import unit_verilog
+
+from dstc.gen.cocotb_run import prepare_environment
+from dstc.gen.generate import design_units
+from dstc.sim.config import preset
+
+LINT_PRESETS = ["small", "small-fp16", "int8", "default"]
+UNITS = list(design_units(preset("small")))
+
+
+def accepted_warnings():
+    """Warning codes listed in the table of docs/lint.md (rows ``| CODE | ... |``)."""
+    text = (ROOT / "docs" / "lint.md").read_text()
+    return set(re.findall(r"^\| `([A-Z0-9_]+)` \|", text, flags=re.MULTILINE))
+
+
+def lint(path, top):
+    prepare_environment()
+    result = subprocess.run(
+        ["verilator", "--lint-only", "-Wall", "-Wno-fatal", "--top-module", top, str(path)],
+        capture_output=True, text=True)
+    return result.returncode, result.stderr
+
+
+def test_lint_doc_lists_warnings():
+    assert {"WIDTHEXPAND", "UNUSEDSIGNAL"} <= accepted_warnings()
+
+
+@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("preset_name", LINT_PRESETS)
+def test_verilator_lint(preset_name, unit):
+    design = unit_verilog(unit, preset_name)
+    status, output = lint(design.path, design.name)
+    errors = [line for line in output.splitlines() if line.startswith("%Error")]
+    assert status == 0 and not errors, "\n".join(errors[:20])
+    found = set(re.findall(r"^%Warning-([A-Z0-9_]+):", output, flags=re.MULTILINE))
+    unexpected = found - accepted_warnings()
+    assert not unexpected, f"warnings not accepted in docs/lint.md: {sorted(unexpected)}"
+
+
+def test_outputs_are_driven_whole(tmp_path):
+    """No vector is assembled from many part-select drivers (Icarus becomes thousands of times
+    slower on those; see docs/toolchain.md)."""
+    for unit in UNITS:
+        drivers = re.findall(r"^\s*assign (\S+)\[\d+(?::\d+)?\] =",
+                             unit_verilog(unit, "small").path.read_text(),
+                             flags=re.MULTILINE)
+        counts = {name: drivers.count(name) for name in set(drivers)}
+        assert max(counts.values(), default=0) <= 2, f"{unit}: {counts}"
