@@ -47,6 +47,38 @@ def _cmd_generate(args):
     return 0
 
 
+def _cmd_isa(args):
+    from .isa_doc import isa_tables
+
+    print(isa_tables(_config_from(args)), end="")
+    return 0
+
+
+def _density(text):
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: a density must be between 0 and 1")
+    return value
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be a positive integer")
+    return value
+
+
+def _cmd_sim(args):
+    from .gemm_sim import run_gemm
+
+    config = _config_from(args)
+    name = args.preset if not args.config else Path(args.config).stem
+    figures = run_gemm(config, name, args.m, args.n, args.k, args.density_a, args.density_b,
+                       simulator=args.simulator, seed=args.seed, waves=args.waves,
+                       out_dir=Path(args.output))
+    return 0 if figures["ok"] else 1
+
+
 def _cmd_demo(args):
     from .demo import run_demo
 
@@ -70,6 +102,35 @@ def build_parser():
     generate.add_argument("-o", "--output", required=True, metavar="DIR",
                           help="output folder (created if missing)")
     generate.set_defaults(run=_cmd_generate)
+
+    isa = commands.add_parser(
+        "isa", help="print the command and response bitfields",
+        description="Print the opcodes and the bitfield tables of the command and response "
+                    "beats of a configuration, as Markdown (docs/isa.md shows the default).")
+    _add_config_options(isa)
+    isa.set_defaults(run=_cmd_isa)
+
+    sim = commands.add_parser(
+        "sim", help="run a random SpGEMM through the RTL, checked and measured",
+        description="Generate the core, run D = A @ B with random operands of the given "
+                    "densities through it (cocotb), check the result against the golden model "
+                    "and the cycles against the cycle model, and print the measured cycles, "
+                    "the dense-mode cycles, the speedup and the multiplier utilisation.")
+    _add_config_options(sim)
+    sim.add_argument("--m", type=_positive, default=64, help="rows of A and D (default 64)")
+    sim.add_argument("--n", type=_positive, default=64, help="columns of B and D (default 64)")
+    sim.add_argument("--k", type=_positive, default=64, help="inner dimension (default 64)")
+    sim.add_argument("--density-a", type=_density, default=0.5, metavar="X",
+                     help="fraction of nonzeros in A (default 0.5)")
+    sim.add_argument("--density-b", type=_density, default=0.5, metavar="Y",
+                     help="fraction of nonzeros in B (default 0.5)")
+    sim.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator",
+                     help="simulator (default: verilator)")
+    sim.add_argument("--seed", type=int, help="random seed (default: random, printed)")
+    sim.add_argument("--waves", action="store_true", help="write an FST waveform")
+    sim.add_argument("-o", "--output", default="build/sim-cli", metavar="DIR",
+                     help="folder for the generated core and simulator builds")
+    sim.set_defaults(run=_cmd_sim)
 
     demo = commands.add_parser(
         "demo", help="generate the default core and check a block in cocotb",

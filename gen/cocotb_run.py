@@ -58,7 +58,8 @@ def run_cocotb(*, verilog_path, toplevel, test_module, test_dir, simulator, buil
                extra_env=None, testcase=None, waves=False, log=None, cxx_opt="-O0"):
     """Build ``verilog_path`` (unless an identical build exists) and run ``test_module``.
 
-    ``test_dir`` is the folder holding the cocotb module; the simulation runs in ``build_dir``.
+    ``test_dir`` is the folder holding the cocotb module (``None`` when ``test_module`` is an
+    importable dotted name); the simulation runs in ``build_dir``.
     ``cxx_opt`` is the C++ optimisation of a Verilator model (``-O0`` compiles fastest; use
     ``-O2`` or ``-O3`` for long simulations). Returns ``(tests, failures, seconds)``; raises
     :class:`SimulationError` when the simulator fails or a test fails.
@@ -69,9 +70,10 @@ def run_cocotb(*, verilog_path, toplevel, test_module, test_dir, simulator, buil
     if simulator not in SIMULATORS:
         raise ValueError(f"simulator={simulator!r}: must be one of {SIMULATORS}")
     prepare_environment()
-    test_dir = str(Path(test_dir).resolve())
-    if test_dir not in sys.path:
-        sys.path.insert(0, test_dir)
+    if test_dir is not None:
+        test_dir = str(Path(test_dir).resolve())
+        if test_dir not in sys.path:
+            sys.path.insert(0, test_dir)
     build_dir = Path(build_dir).resolve()
     build_args = list(VERILATOR_ARGS) if simulator == "verilator" else []
     if simulator == "verilator" and waves:

@@ -1,12 +1,13 @@
 """Verilog generation: a pure, deterministic function of a component."""
 
+import fcntl
 import hashlib
 import os
 from pathlib import Path
 
 from amaranth.back import verilog
 
-__all__ = ["to_verilog", "write_if_changed", "source_digest"]
+__all__ = ["to_verilog", "write_if_changed", "source_digest", "cached_verilog"]
 
 # Amaranth's `YOSYS` variable would select an external yosys (for example the FPGA flow's
 # YoWASP one) also for Verilog generation; generation always uses the built-in one.
@@ -44,3 +45,22 @@ def source_digest():
         digest.update(source.name.encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def cached_verilog(path, name, build, key=""):
+    """Write the Verilog of ``build()`` as module ``name`` to ``path`` unless the file there
+    was generated from the same ``key`` (any text naming the parameters) and the same hardware
+    sources. Concurrent callers wait for each other. Returns ``(path, component)``, the
+    component being ``None`` when the cached file was used."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key_path = path.with_name(path.name + ".key")
+    key = hashlib.sha256(f"{name}\n{key}\n{source_digest()}".encode()).hexdigest()
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file() and key_path.is_file() and key_path.read_text() == key:
+            return path, None
+        component = build()
+        write_if_changed(path, to_verilog(component, name))
+        key_path.write_text(key)
+        return path, component

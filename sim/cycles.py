@@ -6,21 +6,93 @@ side issues none and costs nothing. A SpWMMA additionally spends
 :data:`SPWMMA_FIXED_CYCLES` on its bitmap header, so in a back-to-back command stream a tile
 occupies the core for ``sum(issues) + SPWMMA_FIXED_CYCLES`` cycles. Products reach the
 accumulator :data:`PIPELINE_LATENCY` cycles after their issue cycle; this latency is paid once
-before a drain, not per tile. The RTL tests assert these figures cycle for cycle.
+before a drain, not per tile.
+
+:class:`CoreTiming` applies the core's acceptance rules to a whole command sequence; the RTL
+tests assert, command by command, that the core accepts every command in the cycle it
+predicts.
 """
 
 import numpy as np
 
 from .golden import kstep_issues
+from .isa import Opcode
 
-__all__ = ["SPWMMA_FIXED_CYCLES", "PIPELINE_LATENCY", "tile_issue_cycles", "spwmma_cycles",
-           "dense_tile_cycles", "gemm_issue_cycles"]
+__all__ = ["SPWMMA_FIXED_CYCLES", "PIPELINE_LATENCY", "ISSUE_OPCODES", "TILE_OPCODES",
+           "CoreTiming", "tile_issue_cycles", "spwmma_cycles", "dense_tile_cycles",
+           "gemm_issue_cycles"]
 
 #: Cycles a SpWMMA spends besides issuing: the cycle its bitmap header is accepted.
 SPWMMA_FIXED_CYCLES = 1
 
 #: Cycles from an OHMMA's issue cycle to the accumulator update (multiply, then accumulate).
 PIPELINE_LATENCY = 2
+
+#: Commands accepted once the sequencer is free (in the cycle that issues the last chunk
+#: pair of the current k-step at the earliest).
+ISSUE_OPCODES = frozenset({Opcode.KSTEP, Opcode.DENSE, Opcode.OHMMA, Opcode.SPWMMA})
+#: Commands accepted once the pipeline is empty.
+TILE_OPCODES = frozenset({Opcode.CLEAR, Opcode.LOAD_ROW, Opcode.DRAIN, Opcode.CLEAR_STATUS})
+
+
+class CoreTiming:
+    """When the core accepts each command if the command stream never stalls and the
+    response stream is always ready (docs/cycle-model.md).
+
+    Rules (one command per cycle at most; ``issue_last`` is the cycle of the last OHMMA issued
+    so far, ``drain_end`` the cycle in which the last drain loaded its last row):
+
+    * :data:`ISSUE_OPCODES` wait for the sequencer: no earlier than ``issue_last``; one
+      accepted in cycle ``t`` issues its ``n`` OHMMA in cycles ``t + 1`` to ``t + n``;
+    * :data:`TILE_OPCODES` wait for the pipeline to empty: no earlier than
+      ``issue_last + 1 + PIPELINE_LATENCY``;
+    * nothing is accepted while a drain runs: a DRAIN accepted in cycle ``t`` loads row ``r``
+      into the response register in cycle ``t + 1 + r``, so ``drain_end = t + tile_m``.
+
+    It also counts the busy cycles exactly as the ``cycles_busy`` counter does.
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.accepted = -1
+        self.issue_last = -10
+        self.drain_end = -1
+        self.busy = 0
+        self._busy_until = -1
+
+    def accept(self, opcode, issues=0):
+        """Account one command that issues ``issues`` OHMMA; returns its accept cycle."""
+        cycle = max(self.accepted + 1, self.drain_end + 1)
+        if opcode in ISSUE_OPCODES:
+            cycle = max(cycle, self.issue_last)
+        elif opcode in TILE_OPCODES:
+            cycle = max(cycle, self.issue_last + 1 + PIPELINE_LATENCY)
+        self.accepted = cycle
+        last_busy = cycle
+        if issues:
+            self.issue_last = cycle + issues
+            last_busy = self.issue_last + PIPELINE_LATENCY
+        if opcode == Opcode.DRAIN:
+            self.drain_end = cycle + self.config.tile_m
+            last_busy = self.drain_end
+        if opcode == Opcode.CLEAR_STATUS:
+            self.busy, self._busy_until = 0, cycle
+        else:
+            self._count_busy(cycle, last_busy)
+        return cycle
+
+    def _count_busy(self, first, last):
+        start = max(first, self._busy_until + 1)     # accept cycles never decrease
+        if last >= start:
+            self.busy += last - start + 1
+        self._busy_until = max(self._busy_until, last)
+
+    @property
+    def finish_cycle(self):
+        """Cycles until everything accepted so far has completed: the last accumulator update
+        and the hand-over of the last drained row (taken the cycle after it is loaded)."""
+        return max(self.accepted + 1, self.issue_last + 1 + PIPELINE_LATENCY,
+                   self.drain_end + 2)
 
 
 def _counts(bitmaps):

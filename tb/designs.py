@@ -4,7 +4,6 @@ A design is regenerated only when its name, its parameters or the sources it is 
 (``hw/`` and the test harness) change; concurrent pytest workers wait for each other.
 """
 
-import fcntl
 import hashlib
 import json
 from pathlib import Path
@@ -13,7 +12,7 @@ from conftest import BUILD, TB_DIR
 from driver import port_formats
 
 from dstc.gen.generate import design_units
-from dstc.gen.verilog import source_digest, to_verilog, write_if_changed
+from dstc.gen.verilog import cached_verilog, write_if_changed
 from dstc.sim.config import preset
 
 __all__ = ["generated_verilog", "unit_verilog", "unit_module_name", "GeneratedDesign"]
@@ -21,8 +20,8 @@ __all__ = ["generated_verilog", "unit_verilog", "unit_module_name", "GeneratedDe
 _HARNESS_SOURCES = ("harness.py", "blocks.py")
 
 
-def _key(name, params):
-    digest = hashlib.sha256(f"{name}\n{params}\n{source_digest()}".encode())
+def _harness_digest():
+    digest = hashlib.sha256()
     for source in _HARNESS_SOURCES:
         digest.update((TB_DIR / source).read_bytes())
     return digest.hexdigest()
@@ -40,18 +39,17 @@ def generated_verilog(name, build, params=""):
     what else the design depends on, such as its configuration. ``build`` is only called when
     the design must be (re)generated."""
     folder = BUILD / "verilog"
-    folder.mkdir(parents=True, exist_ok=True)
-    path, key_path = folder / f"{name}.v", folder / f"{name}.key"
     formats_path = folder / f"{name}.ports.json"
-    key = _key(name, params)
-    with open(folder / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (path.is_file() and formats_path.is_file() and key_path.is_file()
-                and key_path.read_text() == key):
-            component = build()
-            write_if_changed(path, to_verilog(component, name))
-            formats_path.write_text(json.dumps(port_formats(component)))
-            key_path.write_text(key)
+    if not formats_path.is_file():                       # regenerate both
+        (folder / f"{name}.v.key").unlink(missing_ok=True)
+
+    def build_and_record():
+        component = build()
+        write_if_changed(formats_path, json.dumps(port_formats(component)))
+        return component
+
+    path, _ = cached_verilog(folder / f"{name}.v", name, build_and_record,
+                             key=f"{params}\n{_harness_digest()}")
     return GeneratedDesign(name, path, json.loads(formats_path.read_text()))
 
 

@@ -26,9 +26,10 @@ def port_format(shape):
 
 
 def port_formats(component):
-    """``{port: (scalar_width, scalars)}`` of a component's ports (JSON-friendly)."""
+    """``{port: (scalar_width, scalars)}`` of a component's plain ports (JSON-friendly;
+    members that are interfaces, such as streams, are left out)."""
     return {name: port_format(member.shape)
-            for name, member in component.signature.members.items()}
+            for name, member in component.signature.members.items() if member.is_port}
 
 
 class PortIO:

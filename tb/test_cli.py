@@ -10,7 +10,7 @@ import pytest
 from dstc.gen.cli import build_parser, main
 from dstc.sim.config import DstcConfig, preset
 
-SUBCOMMANDS = ["presets", "generate", "demo"]
+SUBCOMMANDS = ["presets", "generate", "isa", "sim", "demo"]
 
 
 def test_every_subcommand_has_help(capsys):
@@ -75,3 +75,12 @@ def test_unknown_preset_and_missing_file(tmp_path, capsys):
     assert "preset='huge': unknown preset" in capsys.readouterr().err
     assert main(["generate", "--config", str(tmp_path / "none.json"), "-o", str(tmp_path)]) == 2
     assert "No such file" in capsys.readouterr().err
+
+
+def test_isa_tables_in_the_docs_are_current(capsys):
+    """docs/isa.md holds the output of `dstc isa --preset default`, verbatim."""
+    from conftest import ROOT
+    assert main(["isa", "--preset", "default"]) == 0
+    tables = capsys.readouterr().out
+    assert "| KSTEP | 0x4 |" in tables and "Command beat: 1044 bits" in tables
+    assert tables in (ROOT / "docs" / "isa.md").read_text()

@@ -1,0 +1,149 @@
+"""Command-level golden model of the core: results, error flags, counters and cycles.
+
+:class:`CoreModel` executes the commands of :mod:`sim.isa` one by one, exactly as the RTL
+does (docs/isa.md): the same dropped beats and error flags, the same performance counters,
+and, through :class:`~sim.cycles.CoreTiming`, the cycle in which each command is accepted when
+the command stream never stalls and the response stream is always ready. The tests compare
+the RTL with it bit for bit and cycle for cycle.
+"""
+
+import numpy as np
+
+from .arith import Arithmetic
+from .cycles import CoreTiming
+from .isa import ErrorFlag, Opcode, Response
+
+__all__ = ["CoreModel"]
+
+
+class CoreModel:
+    """The core's architectural state, and its timing when nothing stalls."""
+
+    def __init__(self, config):
+        self.config = config
+        self.arith = Arithmetic(config)
+        self.tile = np.zeros((config.tile_m, config.tile_n), dtype=self.arith.accum_dtype)
+        self.header = None
+        self.pending = np.zeros(config.k_chunk, dtype=bool)
+        self.errors = 0
+        self.counters = dict.fromkeys(("ohmma_issued", "useful_macs", "mac_slots"), 0)
+        self.timing = CoreTiming(config)
+
+    # -- execution ----------------------------------------------------------------------------
+
+    def execute(self, command):
+        """Run one command; returns ``(accept_cycle, responses)``."""
+        opcode = int(command.opcode)
+        if opcode not in set(Opcode):
+            self.errors |= ErrorFlag.UNKNOWN_OPCODE
+        if self.pending.any() and opcode not in (Opcode.KSTEP, Opcode.CLEAR_STATUS):
+            self.errors |= ErrorFlag.SPWMMA_ABORTED
+            self.pending[:] = False
+        issues = 0
+        responses = []
+        if opcode == Opcode.CLEAR:
+            self.tile[:] = 0
+        elif opcode == Opcode.LOAD_ROW:
+            self.tile[command.row] = self.arith.accumulators(command.values)
+        elif opcode == Opcode.SPWMMA:
+            self.header = command
+            self.pending = command.nonempty.copy()
+        elif opcode == Opcode.KSTEP:
+            issues = self._kstep(command)
+        elif opcode == Opcode.DENSE:
+            config = self.config
+            issues = self._issue(np.arange(config.tile_m), command.a_values,
+                                 np.arange(config.tile_n), command.b_values,
+                                 config.max_ohmma_per_kstep)
+        elif opcode == Opcode.OHMMA:
+            issues = self._ohmma(command)
+        elif opcode == Opcode.DRAIN:
+            responses = self._drain(command)
+        elif opcode == Opcode.CLEAR_STATUS:
+            self.errors = 0
+            self.counters = dict.fromkeys(self.counters, 0)
+        return self.timing.accept(opcode, issues), responses
+
+    def run(self, commands):
+        """Run ``commands``; returns ``(accept_cycles, responses)``."""
+        cycles, responses = [], []
+        for command in commands:
+            cycle, out = self.execute(command)
+            cycles.append(cycle)
+            responses.extend(out)
+        return cycles, responses
+
+    @property
+    def finish_cycle(self):
+        """Cycles until everything accepted so far has completed."""
+        return self.timing.finish_cycle
+
+    @property
+    def all_counters(self):
+        """The four performance counters, as the core's outputs show them."""
+        return {"cycles_busy": self.timing.busy, **self.counters}
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _kstep(self, command):
+        if not self.pending.any():
+            self.errors |= ErrorFlag.KSTEP_UNEXPECTED
+            return 0
+        if command.k != int(np.flatnonzero(self.pending)[0]):
+            self.errors |= ErrorFlag.KSTEP_ORDER
+            return 0
+        a_map, b_map = self.header.a_bitmaps[command.k], self.header.b_bitmaps[command.k]
+        if command.a_count != a_map.sum() or command.b_count != b_map.sum():
+            self.errors |= ErrorFlag.COUNT_MISMATCH
+            return 0
+        self.pending[command.k] = False
+        config = self.config
+        issues = (-(-command.a_count // config.array_rows)
+                  * -(-command.b_count // config.array_cols))
+        return self._issue(np.flatnonzero(a_map), command.a_values[:command.a_count],
+                           np.flatnonzero(b_map), command.b_values[:command.b_count], issues)
+
+    def _ohmma(self, command):
+        a_valid, b_valid = np.asarray(command.a_valid, bool), np.asarray(command.b_valid, bool)
+        rows, cols = np.asarray(command.a_rows)[a_valid], np.asarray(command.b_cols)[b_valid]
+        if len(set(rows.tolist())) != rows.size or len(set(cols.tolist())) != cols.size:
+            self.errors |= ErrorFlag.OHMMA_CONFLICT
+            return 0
+        if rows.size == 0 or cols.size == 0:
+            return 0
+        return self._issue(rows, np.asarray(command.a_values)[a_valid],
+                           cols, np.asarray(command.b_values)[b_valid], 1)
+
+    def _issue(self, rows, a_values, cols, b_values, issues):
+        """Accumulate the products of every valid lane pair (zero values included: a lane is
+        valid because the bitmap or the command says so); account and return ``issues``."""
+        arith = self.arith
+        a_values = arith.operands(a_values)
+        b_values = arith.operands(b_values)
+        cells = np.ix_(rows, cols)
+        self.tile[cells] = arith.add(self.tile[cells],
+                                     arith.multiply(a_values[:, None], b_values[None, :]))
+        counters = self.counters
+        counters["ohmma_issued"] += issues
+        counters["mac_slots"] += issues * self.config.macs
+        counters["useful_macs"] += (int(arith.is_nonzero(a_values).sum())
+                                    * int(arith.is_nonzero(b_values).sum()))
+        return issues
+
+    def _drain(self, command):
+        arith = self.arith
+        responses = []
+        for row in range(self.config.tile_m):
+            values = self.tile[row]
+            if command.relu:
+                values = arith.relu(values)
+            bitmap = arith.is_nonzero(values)
+            count = int(bitmap.sum())
+            if command.encode:
+                packed = np.zeros_like(values)
+                packed[:count] = values[bitmap]
+                values = packed
+            responses.append(Response(row=row, last=row == self.config.tile_m - 1,
+                                      encoded=bool(command.encode), count=count,
+                                      bitmap=bitmap, values=values.copy()))
+        return responses

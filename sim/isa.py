@@ -1,0 +1,174 @@
+"""Commands of the DSTC core, as Python values, and the programs that compute with them.
+
+The bit layout of each command is defined once, in ``dstc.hw.isa``; this module holds the
+opcodes, the error flags and plain-value commands, so that the golden model and the program
+builders stay numpy-only. docs/isa.md documents the interface.
+"""
+
+import dataclasses
+import enum
+
+import numpy as np
+
+from .bitmap import BitmapTile
+
+__all__ = ["Opcode", "ErrorFlag", "Clear", "LoadRow", "Spwmma", "Kstep", "Dense", "Ohmma",
+           "Drain", "ClearStatus", "RawCommand", "Response", "tile_commands",
+           "dense_tile_commands"]
+
+
+class Opcode(enum.IntEnum):
+    """Command opcodes (4 bits). Any other value is an unknown opcode."""
+
+    CLEAR = 0x1         #: zero the accumulator tile
+    LOAD_ROW = 0x2      #: write one row of the tile (C)
+    SPWMMA = 0x3        #: SpWMMA header: the tile's A column and B row bitmaps
+    KSTEP = 0x4         #: condensed values of the next non-empty k-step of the open SpWMMA
+    DENSE = 0x5         #: dense k-step (OWMMA): full A column and B row, no bitmaps
+    OHMMA = 0x6         #: one outer product on given chunks and positions
+    DRAIN = 0x7         #: read the tile out, row by row, optionally ReLU and bitmap-encoded
+    CLEAR_STATUS = 0x8  #: clear the error flags and the performance counters
+
+
+class ErrorFlag(enum.IntFlag):
+    """Sticky bits of the core's ``errors`` output (cleared by CLEAR_STATUS or reset)."""
+
+    UNKNOWN_OPCODE = 1 << 0    #: opcode not in :class:`Opcode`; the beat is dropped
+    KSTEP_UNEXPECTED = 1 << 1  #: KSTEP while no SpWMMA expects one; dropped
+    KSTEP_ORDER = 1 << 2       #: KSTEP for another k than the next non-empty one; dropped
+    COUNT_MISMATCH = 1 << 3    #: KSTEP counts differ from its bitmaps' popcounts; dropped
+    SPWMMA_ABORTED = 1 << 4    #: another command arrived while k-steps were still expected
+    OHMMA_CONFLICT = 1 << 5    #: OHMMA lanes name a row or a column twice; dropped
+
+
+@dataclasses.dataclass(frozen=True)
+class Clear:
+    """Zero the accumulator tile."""
+
+    opcode = Opcode.CLEAR
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LoadRow:
+    """Write ``values`` (``tile_n`` accumulator values) into row ``row``."""
+
+    row: int
+    values: np.ndarray
+    opcode = Opcode.LOAD_ROW
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Spwmma:
+    """Open a SpWMMA: ``a_bitmaps[k]`` (bool, ``tile_m``) and ``b_bitmaps[k]`` (``tile_n``)."""
+
+    a_bitmaps: np.ndarray
+    b_bitmaps: np.ndarray
+    opcode = Opcode.SPWMMA
+
+    @property
+    def nonempty(self):
+        """k-steps whose A column and B row both hold a nonzero (they expect a KSTEP)."""
+        return self.a_bitmaps.any(axis=1) & self.b_bitmaps.any(axis=1)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Kstep:
+    """Condensed values of k-step ``k``: ``a_count`` A values and ``b_count`` B values (arrays
+    of ``tile_m`` and ``tile_n`` slots; slots past the counts are ignored)."""
+
+    k: int
+    a_count: int
+    b_count: int
+    a_values: np.ndarray
+    b_values: np.ndarray
+    opcode = Opcode.KSTEP
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dense:
+    """A dense k-step: the whole A column (``tile_m``) and B row (``tile_n``), zeros included."""
+
+    a_values: np.ndarray
+    b_values: np.ndarray
+    opcode = Opcode.DENSE
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Ohmma:
+    """One outer product: ``array_rows`` A lanes (value, row, valid) and ``array_cols`` B
+    lanes (value, column, valid)."""
+
+    a_values: np.ndarray
+    a_rows: np.ndarray
+    a_valid: np.ndarray
+    b_values: np.ndarray
+    b_cols: np.ndarray
+    b_valid: np.ndarray
+    opcode = Opcode.OHMMA
+
+
+@dataclasses.dataclass(frozen=True)
+class Drain:
+    """Read the tile out row by row, through ReLU if ``relu``, bitmap-encoded if ``encode``."""
+
+    relu: bool = False
+    encode: bool = False
+    opcode = Opcode.DRAIN
+
+
+@dataclasses.dataclass(frozen=True)
+class ClearStatus:
+    """Clear the error flags and the performance counters."""
+
+    opcode = Opcode.CLEAR_STATUS
+
+
+@dataclasses.dataclass(frozen=True)
+class RawCommand:
+    """A beat with an arbitrary ``opcode`` and an all-zero body (to test unknown opcodes)."""
+
+    opcode: int
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Response:
+    """One drained row: ``values`` are the row (or, when ``encoded``, its ``count`` nonzeros
+    first, then zeros), in accumulator values; ``bitmap`` marks the row's nonzeros."""
+
+    row: int
+    last: bool
+    encoded: bool
+    count: int
+    bitmap: np.ndarray
+    values: np.ndarray
+
+
+def _padded(values, size, dtype):
+    out = np.zeros(size, dtype=dtype)
+    out[:len(values)] = values
+    return out
+
+
+def tile_commands(a_tile, b_tile, config):
+    """The SpWMMA of one tile pair: a header, then a KSTEP for each non-empty k-step.
+
+    ``a_tile`` / ``b_tile`` are :class:`~sim.bitmap.BitmapTile` (``None`` for an empty tile).
+    """
+    a_tile = a_tile or BitmapTile(np.zeros((config.k_chunk, config.tile_m), bool),
+                                  np.zeros(0, np.float16 if config.operand.is_float else int))
+    b_tile = b_tile or BitmapTile(np.zeros((config.k_chunk, config.tile_n), bool),
+                                  np.zeros(0, a_tile.values.dtype))
+    header = Spwmma(a_bitmaps=a_tile.bitmaps, b_bitmaps=b_tile.bitmaps)
+    commands = [header]
+    for k in np.flatnonzero(header.nonempty):
+        _, a_vals = a_tile.vector(k)
+        _, b_vals = b_tile.vector(k)
+        commands.append(Kstep(k=int(k), a_count=a_vals.size, b_count=b_vals.size,
+                              a_values=_padded(a_vals, config.tile_m, a_vals.dtype),
+                              b_values=_padded(b_vals, config.tile_n, b_vals.dtype)))
+    return commands
+
+
+def dense_tile_commands(a, b):
+    """Dense mode for an ``tile_m x k`` A block and a ``k x tile_n`` B block: one DENSE per k."""
+    return [Dense(a_values=a[:, k].copy(), b_values=b[k, :].copy()) for k in range(a.shape[1])]

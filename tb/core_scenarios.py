@@ -1,0 +1,268 @@
+"""Command programs that exercise the core, and the check of a run against the golden model.
+
+Every scenario is a list of :mod:`dstc.sim.isa` commands built from a seed; ``check_run``
+compares what the RTL did (``dstc.gen.core_driver.CoreRun``) with :class:`CoreModel`: every
+response bit for bit, the error flags, the counters and, when nothing stalled, the cycle in
+which each command was accepted and the total cycle count.
+"""
+
+import itertools
+
+import numpy as np
+
+from dstc.sim import cycles as cycle_model
+from dstc.sim.arith import Arithmetic
+from dstc.sim.bitmap import encode_vectors
+from dstc.sim.core_model import CoreModel
+from dstc.sim.isa import (
+    Clear,
+    ClearStatus,
+    Drain,
+    ErrorFlag,
+    Kstep,
+    LoadRow,
+    Ohmma,
+    RawCommand,
+    Spwmma,
+    dense_tile_commands,
+    tile_commands,
+)
+
+__all__ = ["DENSITIES", "random_values", "random_tile_program", "structured_program",
+           "dense_program", "malformed_programs", "worked_example_program", "check_run",
+           "tile_occupancies"]
+
+#: Densities of each side swept by the random tile tests.
+DENSITIES = (0.0, 0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
+
+_FP16_SPECIALS = np.array([0x7C00, 0xFC00, 0x7E00, 0x0001, 0x8001, 0x03FF, 0x7BFF, 0xFBFF,
+                           0x0400], dtype=np.uint16).view(np.float16)
+
+
+def random_values(rng, config, shape, specials=0.0):
+    """Nonzero operand values: fp16 around 1 (both signs; ``specials`` of them inf, NaN,
+    subnormal or huge), or integers over the whole range."""
+    if config.operand.is_float:
+        values = (rng.standard_normal(shape) * 2).astype(np.float16)
+        values[values == 0] = np.float16(0.5)
+        if specials:
+            pick = rng.random(shape) < specials
+            values = np.where(pick, rng.choice(_FP16_SPECIALS, size=shape), values)
+        return values
+    high = 1 << (config.operand.width - 1)
+    values = rng.integers(-high, high, size=shape)
+    values[values == 0] = 1
+    return values
+
+
+def _sparse(rng, config, shape, density, specials=0.0):
+    mask = rng.random(shape) < density
+    values = random_values(rng, config, shape, specials)
+    return np.where(mask, values, 0).astype(values.dtype)
+
+
+def _accumulator_values(rng, config, shape):
+    if config.accum.is_float:
+        return rng.standard_normal(shape).astype(np.float32)
+    high = 1 << (config.accum.width - 1)
+    return rng.integers(-high, high, size=shape)
+
+
+def _start(rng, config, load_probability=0.5):
+    """CLEAR, or a random C loaded row by row."""
+    if rng.random() >= load_probability:
+        return [Clear()]
+    c = _accumulator_values(rng, config, (config.tile_m, config.tile_n))
+    return [LoadRow(row=r, values=c[r]) for r in range(config.tile_m)]
+
+
+def _drain(rng):
+    return Drain(relu=bool(rng.integers(2)), encode=bool(rng.integers(2)))
+
+
+def _tile_pair(rng, config, density_a, density_b, specials=0.0):
+    a = _sparse(rng, config, (config.tile_m, config.k_chunk), density_a, specials)
+    b = _sparse(rng, config, (config.k_chunk, config.tile_n), density_b, specials)
+    return encode_vectors(a.T), encode_vectors(b)
+
+
+def random_tile_program(rng, config, tiles, group=4):
+    """``tiles`` random SpWMMA tiles, every (density A, density B) pair of :data:`DENSITIES`
+    in turn (shuffled); each ``group`` consecutive tiles accumulate into one output tile
+    (started by CLEAR or a random C) that is then drained (random ReLU/encode)."""
+    pairs = list(itertools.product(DENSITIES, DENSITIES))
+    order = [pairs[i] for i in rng.permutation(len(pairs))]
+    commands = []
+    for start in range(0, tiles, group):
+        commands += _start(rng, config)
+        for index in range(start, min(start + group, tiles)):
+            density_a, density_b = order[index % len(order)]
+            commands += tile_commands(*_tile_pair(rng, config, density_a, density_b), config)
+        commands.append(_drain(rng))
+    return commands
+
+
+def structured_program(rng, config):
+    """Edge cases: empty tile, single nonzero, full rows and columns, all chunks full,
+    fp16 specials, partial chunks, and the output path (ReLU, encode) on known rows."""
+    tm, tn, kc = config.tile_m, config.tile_n, config.k_chunk
+    zeros_a = np.zeros((tm, kc), dtype=random_values(rng, config, 1).dtype)
+    zeros_b = np.zeros((kc, tn), dtype=zeros_a.dtype)
+    cases = []
+    cases.append((zeros_a, zeros_b))                                   # empty tile
+    a, b = zeros_a.copy(), zeros_b.copy()
+    a[tm - 1, kc - 1] = random_values(rng, config, 1)[0]
+    b[kc - 1, 0] = random_values(rng, config, 1)[0]
+    cases.append((a, b))                                               # one product
+    a, b = zeros_a.copy(), zeros_b.copy()
+    a[3 % tm, :] = random_values(rng, config, kc)                      # a full A row
+    b[:, 1 % tn] = random_values(rng, config, kc)                      # a full B column
+    cases.append((a, b))
+    a, b = zeros_a.copy(), zeros_b.copy()
+    a[:, 0] = random_values(rng, config, tm)                           # full A column, k=0
+    b[0, :] = random_values(rng, config, tn)                           # full B row, k=0
+    a[:config.array_rows + 1, 1] = random_values(rng, config, config.array_rows + 1)
+    b[1, -(config.array_cols + 1):] = random_values(rng, config, config.array_cols + 1)
+    cases.append((a, b))                                               # partial chunks
+    cases.append((random_values(rng, config, (tm, kc)),
+                  random_values(rng, config, (kc, tn))))               # all chunks full
+    cases.append((_sparse(rng, config, (tm, kc), 0.5, specials=0.2),
+                  _sparse(rng, config, (kc, tn), 0.5, specials=0.2)))  # specials
+    a, b = zeros_a.copy(), zeros_b.copy()
+    a[:, ::2] = random_values(rng, config, (tm, (kc + 1) // 2))        # every other k empty
+    b[1::2, :] = random_values(rng, config, (kc // 2, tn))             # on the other side
+    cases.append((a, b))
+    commands = []
+    for a, b in cases:
+        commands += _start(rng, config)
+        commands += tile_commands(encode_vectors(a.T), encode_vectors(b), config)
+        for relu, encode in ((False, False), (True, True)):
+            commands.append(Drain(relu=relu, encode=encode))
+    # Back-to-back SpWMMAs into one tile, then every drain mode on the same rows.
+    commands += _start(rng, config, load_probability=1.0)
+    for _ in range(3):
+        commands += tile_commands(*_tile_pair(rng, config, 0.6, 0.6), config)
+    commands += [Drain(relu=relu, encode=encode) for relu in (False, True)
+                 for encode in (False, True)]
+    return commands
+
+
+def dense_program(rng, config, tiles=2):
+    """Dense mode: ``tiles`` dense ``tile_m x tile_n x k_chunk`` products (zeros included)
+    into one output tile, and a sparse OHMMA issued directly by software."""
+    commands = _start(rng, config)
+    for _ in range(tiles):
+        a = _sparse(rng, config, (config.tile_m, config.k_chunk), 0.8)
+        b = _sparse(rng, config, (config.k_chunk, config.tile_n), 0.8)
+        commands += dense_tile_commands(a, b)
+    rows = rng.permutation(config.tile_m)[:config.array_rows]
+    cols = rng.permutation(config.tile_n)[:config.array_cols]
+    commands.append(Ohmma(a_values=random_values(rng, config, config.array_rows), a_rows=rows,
+                          a_valid=rng.random(config.array_rows) < 0.7,
+                          b_values=random_values(rng, config, config.array_cols), b_cols=cols,
+                          b_valid=rng.random(config.array_cols) < 0.7))
+    commands.append(Drain())
+    return commands
+
+
+def malformed_programs(rng, config):
+    """``{name: (commands, flags, dropped)}``: one program per kind of malformed command, the
+    error flags it must leave, and the indices of the beats the core must drop without effect
+    (for the aborts: none). Each starts from a known C and ends with a drain, so that the tile
+    shows whether anything leaked (docs/isa.md lists what the core does with each)."""
+    a_tile, b_tile = _tile_pair(rng, config, 0.7, 0.7)
+    spwmma = tile_commands(a_tile, b_tile, config)
+    header, ksteps = spwmma[0], spwmma[1:]
+    first, last = ksteps[0], ksteps[-1]
+    wrong_count = Kstep(k=first.k, a_count=first.a_count, b_count=first.b_count - 1,
+                        a_values=first.a_values, b_values=first.b_values)
+    rows = np.arange(config.array_rows) % config.tile_m
+    conflict = Ohmma(a_values=random_values(rng, config, config.array_rows),
+                     a_rows=np.where(rows == 1, 0, rows), a_valid=np.ones(config.array_rows, bool),
+                     b_values=random_values(rng, config, config.array_cols),
+                     b_cols=np.arange(config.array_cols), b_valid=np.ones(config.array_cols, bool))
+    begin = [ClearStatus(), *_start(rng, config, load_probability=1.0)]
+    programs = {   # name: (commands, flags, positions of the dropped beats in commands)
+        "unknown_opcode": ([RawCommand(0x0), RawCommand(0xF), *spwmma],
+                           ErrorFlag.UNKNOWN_OPCODE, (0, 1)),
+        "kstep_unexpected": ([first, *spwmma], ErrorFlag.KSTEP_UNEXPECTED, (0,)),
+        "kstep_order": ([header, last, *ksteps], ErrorFlag.KSTEP_ORDER, (1,)),
+        "count_mismatch": ([header, wrong_count, *ksteps], ErrorFlag.COUNT_MISMATCH, (1,)),
+        "ohmma_conflict": ([conflict, *spwmma], ErrorFlag.OHMMA_CONFLICT, (0,)),
+        "drain_mid_spwmma": ([header, *ksteps[:-1]], ErrorFlag.SPWMMA_ABORTED, ()),
+        "clear_mid_spwmma": ([header, first, Clear(), *spwmma], ErrorFlag.SPWMMA_ABORTED, ()),
+    }
+    return {name: ([*begin, *commands, Drain()], flags,
+                   tuple(len(begin) + i for i in dropped))
+            for name, (commands, flags, dropped) in programs.items()}
+
+
+def check_run(config, commands, run, timing=True):
+    """Compare a :class:`~dstc.gen.core_driver.CoreRun` with the golden model; returns the
+    model (for further checks). Raises ``AssertionError`` with the first differences."""
+    model = CoreModel(config)
+    arith = Arithmetic(config)
+    expected_cycles, expected = model.run(commands)
+    assert len(run.responses) == len(expected), \
+        f"{len(run.responses)} response beats, expected {len(expected)}"
+    for index, (got, want) in enumerate(zip(run.responses, expected, strict=True)):
+        got_bits = arith.to_bits(got.values, config.accum)
+        want_bits = arith.to_bits(want.values, config.accum)
+        same = (got.row == want.row and got.last == want.last and got.encoded == want.encoded
+                and got.count == want.count and np.array_equal(got.bitmap, want.bitmap)
+                and np.array_equal(got_bits, want_bits))
+        if not same:
+            bad = np.flatnonzero(got_bits != want_bits)[:8]
+            raise AssertionError(
+                f"response {index} (row {want.row}) differs: count {got.count} vs "
+                f"{want.count}, values at {bad.tolist()}: "
+                f"{[hex(int(v)) for v in got_bits[bad]]} vs "
+                f"{[hex(int(v)) for v in want_bits[bad]]}")
+    assert run.errors == model.errors, f"errors {run.errors:#x}, expected {model.errors:#x}"
+    for name, value in model.all_counters.items():
+        if name == "cycles_busy" and not timing:
+            continue
+        assert run.counters[name] == value, f"{name} {run.counters[name]}, expected {value}"
+    if timing:
+        if run.accept_cycles != expected_cycles:
+            index = next(i for i, (g, w) in enumerate(zip(run.accept_cycles, expected_cycles,
+                                                          strict=True)) if g != w)
+            raise AssertionError(
+                f"command {index} ({type(commands[index]).__name__}) accepted in cycle "
+                f"{run.accept_cycles[index]}, the model says {expected_cycles[index]}")
+        assert run.cycles == model.finish_cycle, \
+            f"run took {run.cycles} cycles, the model says {model.finish_cycle}"
+    return model
+
+
+def tile_occupancies(config, commands, accept_cycles):
+    """``(measured, predicted)`` cycles of every SpWMMA directly followed by another one:
+    the distance between their header cycles, and :func:`sim.cycles.spwmma_cycles`."""
+    headers = [i for i, command in enumerate(commands) if isinstance(command, Spwmma)]
+    pairs = []
+    for this, following in itertools.pairwise(headers):
+        between = commands[this + 1:following]
+        if all(isinstance(command, Kstep) for command in between):
+            measured = accept_cycles[following] - accept_cycles[this]
+            predicted = int(cycle_model.spwmma_cycles(commands[this].a_bitmaps,
+                                                      commands[this].b_bitmaps, config))
+            pairs.append((measured, predicted))
+    return pairs
+
+
+
+def worked_example_program(config):
+    """The worked example of docs/isa.md (small preset): one SpWMMA with two empty k-steps.
+
+    Returns ``(commands, accept_cycles, finish_cycle, expected_tile)``.
+    """
+    a = np.zeros((8, 4), np.int64)
+    b = np.zeros((4, 8), np.int64)
+    a[[0, 3, 5], 0] = [1, 2, 3]
+    a[1, 2] = 4
+    a[[2, 4, 6, 7], 3] = [5, 6, 7, 8]
+    b[0, [1, 2]] = [1, -1]
+    b[1, :] = 2
+    b[3, :5] = [1, 2, 3, 4, 5]
+    commands = [Clear(), *tile_commands(encode_vectors(a.T), encode_vectors(b), config), Drain()]
+    return commands, [0, 1, 2, 4, 11], 21, a @ b
