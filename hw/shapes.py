@@ -1,8 +1,9 @@
 """Amaranth shapes of the configuration's number types (one place, used by every block)."""
 
-from amaranth import signed, unsigned
+from amaranth import Cat, Signal, signed, unsigned
 
-__all__ = ["number_shape", "operand_shape", "product_shape", "accum_shape", "index_shape"]
+__all__ = ["number_shape", "operand_shape", "product_shape", "accum_shape", "index_shape",
+           "struct_value"]
 
 
 def number_shape(number_type):
@@ -30,3 +31,21 @@ def accum_shape(config):
 def index_shape(size):
     """Shape of a position in ``range(size)`` (at least one bit)."""
     return unsigned(max(1, (size - 1).bit_length()))
+
+
+def struct_value(m, layout, prefix, **fields):
+    """A value laid out as the struct ``layout`` from ``fields`` (one per layout field), to
+    drive a struct-shaped signal with a single assignment: Icarus slows down badly on
+    vectors assembled from many part-select assignments. Each field goes through a signal
+    named ``<prefix>_<field>`` (readable in waveforms, sized by the layout)."""
+    parts, offset = [], 0
+    for name, field in sorted(layout, key=lambda item: item[1].offset):
+        if field.offset != offset:
+            raise ValueError(f"layout field {name!r} is not contiguous")
+        part = Signal(field.shape, name=f"{prefix}_{name}")
+        m.d.comb += part.eq(fields.pop(name))
+        parts.append(part)
+        offset += field.width
+    if fields:
+        raise ValueError(f"fields not in the layout: {sorted(fields)}")
+    return Cat(parts)

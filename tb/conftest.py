@@ -40,3 +40,16 @@ def seed(request):
 @pytest.fixture
 def rng(seed):
     return np.random.default_rng(seed)
+
+
+# Rough cost in seconds (2 cores) of the slowest tests: they start first, so that the two
+# pytest-xdist workers finish together instead of one waiting on a long test at the end.
+_COSTS = {"test_core[default-icarus]": 300, "test_core[default-verilator]": 180,
+          "test_core[int8-verilator]": 120, "test_core[int8-icarus]": 120,
+          "test_accumulator_verilog[default-verilator]": 90,
+          "test_accumulator_verilog[int8-verilator]": 60, "test_core_lint[default]": 60,
+          "test_core_lint[int8]": 40}
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: -_COSTS.get(item.name, 0))

@@ -11,11 +11,12 @@ from pathlib import Path
 from conftest import BUILD, TB_DIR
 from driver import port_formats
 
-from dstc.gen.generate import design_units
+from dstc.gen.generate import block_units
 from dstc.gen.verilog import cached_verilog, write_if_changed
+from dstc.hw.core import DstcCore
 from dstc.sim.config import preset
 
-__all__ = ["generated_verilog", "unit_verilog", "unit_module_name", "GeneratedDesign"]
+__all__ = ["generated_verilog", "unit_verilog", "core_design", "GeneratedDesign"]
 
 _HARNESS_SOURCES = ("harness.py", "blocks.py")
 
@@ -53,13 +54,19 @@ def generated_verilog(name, build, params=""):
     return GeneratedDesign(name, path, json.loads(formats_path.read_text()))
 
 
-def unit_module_name(unit, preset_name):
-    """Module name of a shipped unit (``dstc generate``'s names) for a preset."""
+def _module_name(unit, preset_name):
     return f"{unit}_{preset_name.replace('-', '_')}"
 
 
 def unit_verilog(unit, preset_name):
-    """The :class:`GeneratedDesign` of a shipped unit of a preset."""
+    """The :class:`GeneratedDesign` of a standalone block (``dstc generate --blocks``)."""
     config = preset(preset_name)
-    return generated_verilog(unit_module_name(unit, preset_name), design_units(config)[unit],
+    return generated_verilog(_module_name(unit, preset_name), block_units(config)[unit],
+                             params=config.to_json())
+
+
+def core_design(preset_name):
+    """The :class:`GeneratedDesign` of the core of a preset."""
+    config = preset(preset_name)
+    return generated_verilog(_module_name("dstc_core", preset_name), lambda: DstcCore(config),
                              params=config.to_json())

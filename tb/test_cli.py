@@ -10,7 +10,7 @@ import pytest
 from dstc.gen.cli import build_parser, main
 from dstc.sim.config import DstcConfig, preset
 
-SUBCOMMANDS = ["presets", "generate", "isa", "sim", "demo"]
+SUBCOMMANDS = ["presets", "generate", "isa", "sim", "bench", "demo"]
 
 
 def test_every_subcommand_has_help(capsys):
@@ -37,15 +37,16 @@ def _generate(out_dir, hash_seed, *args):
 
 def test_generate_is_deterministic(tmp_path):
     """Two runs in separate processes (different hash seeds) write byte-identical files."""
-    first = _generate(tmp_path / "one", 1, "--preset", "small")
-    second = _generate(tmp_path / "two", 2, "--preset", "small")
+    first = _generate(tmp_path / "one", 1, "--preset", "small", "--blocks")
+    second = _generate(tmp_path / "two", 2, "--preset", "small", "--blocks")
     assert first == second
-    assert {"dstc_multiplier_array.v", "dstc_accumulator.v", "dstc_a_decoder.v",
+    assert {"dstc_core.v", "dstc_multiplier_array.v", "dstc_accumulator.v", "dstc_a_decoder.v",
             "dstc_b_decoder.v", "dstc_output_encoder.v", "config.json",
             "manifest.json"} == set(first)
     assert DstcConfig.from_json(first["config.json"].decode()) == preset("small")
     manifest = json.loads(first["manifest.json"])
-    assert manifest["dstc_accumulator.v"]["bytes"] == len(first["dstc_accumulator.v"])
+    assert manifest["dstc_core.v"]["bytes"] == len(first["dstc_core.v"])
+    assert b"module dstc_core(" in first["dstc_core.v"]
     assert b"module dstc_accumulator(" in first["dstc_accumulator.v"]
 
 

@@ -6,14 +6,14 @@ import subprocess
 
 import pytest
 from conftest import ROOT
-from designs import unit_verilog
+from designs import core_design, unit_verilog
 
 from dstc.gen.cocotb_run import prepare_environment
-from dstc.gen.generate import design_units
+from dstc.gen.generate import block_units
 from dstc.sim.config import preset
 
 LINT_PRESETS = ["small", "small-fp16", "int8", "default"]
-UNITS = list(design_units(preset("small")))
+BLOCKS = list(block_units(preset("small")))
 
 
 def accepted_warnings():
@@ -34,10 +34,7 @@ def test_lint_doc_lists_warnings():
     assert {"WIDTHEXPAND", "UNUSEDSIGNAL"} <= accepted_warnings()
 
 
-@pytest.mark.parametrize("unit", UNITS)
-@pytest.mark.parametrize("preset_name", LINT_PRESETS)
-def test_verilator_lint(preset_name, unit):
-    design = unit_verilog(unit, preset_name)
+def check_lint(design):
     status, output = lint(design.path, design.name)
     errors = [line for line in output.splitlines() if line.startswith("%Error")]
     assert status == 0 and not errors, "\n".join(errors[:20])
@@ -46,12 +43,22 @@ def test_verilator_lint(preset_name, unit):
     assert not unexpected, f"warnings not accepted in docs/lint.md: {sorted(unexpected)}"
 
 
+@pytest.mark.parametrize("preset_name", LINT_PRESETS)
+def test_core_lint(preset_name):
+    """The core, as `dstc generate` writes it (all its blocks inside)."""
+    check_lint(core_design(preset_name))
+
+
+@pytest.mark.parametrize("unit", BLOCKS)
+def test_block_lint(unit):
+    """The standalone blocks of `dstc generate --blocks` (small preset)."""
+    check_lint(unit_verilog(unit, "small"))
+
+
 def test_outputs_are_driven_whole(tmp_path):
     """No vector is assembled from many part-select drivers (Icarus becomes thousands of times
     slower on those; see docs/toolchain.md)."""
-    for unit in UNITS:
-        drivers = re.findall(r"^\s*assign (\S+)\[\d+(?::\d+)?\] =",
-                             unit_verilog(unit, "small").path.read_text(),
-                             flags=re.MULTILINE)
-        counts = {name: drivers.count(name) for name in set(drivers)}
-        assert max(counts.values(), default=0) <= 2, f"{unit}: {counts}"
+    drivers = re.findall(r"^\s*assign (\S+)\[\d+(?::\d+)?\] =",
+                         core_design("small").path.read_text(), flags=re.MULTILINE)
+    counts = {name: drivers.count(name) for name in set(drivers)}
+    assert max(counts.values(), default=0) <= 2, counts
