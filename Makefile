@@ -1,8 +1,9 @@
 # DSTC RTL generator: two commands on a fresh Debian 12 machine.
 #   make demo   generate the default core and run a check on it
 #   make test   run every test (golden model, Amaranth simulation, cocotb on Icarus and Verilator)
-# Each installs what is missing first: .venv with the pinned requirements, and Icarus Verilog
-# (plus ccache, which speeds up Verilator rebuilds) through apt when running as root.
+# Each installs what is missing first: .venv with the pinned requirements, and through apt
+# when running as root: Icarus Verilog, ccache (faster Verilator rebuilds) and the lz4/zlib
+# headers that Verilator's FST waveform writer compiles against.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -26,13 +27,16 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
+APT_PACKAGES := iverilog ccache liblz4-dev zlib1g-dev
+
 tools:
-	@if ! command -v iverilog >/dev/null || ! command -v ccache >/dev/null; then \
+	@if ! command -v iverilog >/dev/null || ! command -v ccache >/dev/null \
+	    || [ ! -f /usr/include/lz4.h ] || [ ! -f /usr/include/zlib.h ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing iverilog and ccache with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog ccache >/dev/null; \
-	  elif ! command -v iverilog >/dev/null; then \
-	    echo "error: Icarus Verilog is missing: sudo apt-get install iverilog" >&2; exit 1; \
+	    echo "installing $(APT_PACKAGES) with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "error: missing system packages: sudo apt-get install $(APT_PACKAGES)" >&2; exit 1; \
 	  fi; \
 	fi
 
