@@ -5,6 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import exact_log2
 
+from ..sim.cycles import ISSUE_OPCODES, TILE_OPCODES
 from .accumulator import AccumulatorTile, scatter_layout
 from .bitmap_encoder import BitmapEncoder
 from .chunk_sequencer import ChunkSequencer, issue_layout
@@ -20,8 +21,6 @@ __all__ = ["DstcCore", "COUNTERS"]
 #: Performance counter outputs, in the order docs/isa.md lists them.
 COUNTERS = ("cycles_busy", "ohmma_issued", "useful_macs", "mac_slots")
 
-_ISSUE_OPCODES = (Opcode.KSTEP, Opcode.DENSE, Opcode.OHMMA, Opcode.SPWMMA)
-_TILE_OPCODES = (Opcode.CLEAR, Opcode.LOAD_ROW, Opcode.DRAIN, Opcode.CLEAR_STATUS)
 
 
 class DstcCore(wiring.Component):
@@ -86,9 +85,9 @@ class DstcCore(wiring.Component):
         pipeline_empty = Signal()
         m.d.comb += pipeline_empty.eq(~sequencer.busy & ~m_valid & ~a_valid)
         with m.Switch(opcode):
-            with m.Case(*_ISSUE_OPCODES):
+            with m.Case(*sorted(ISSUE_OPCODES)):
                 m.d.comb += cmd.ready.eq(sequencer.free & ~draining)
-            with m.Case(*_TILE_OPCODES):
+            with m.Case(*sorted(TILE_OPCODES)):
                 m.d.comb += cmd.ready.eq(pipeline_empty & ~draining)
             with m.Default():
                 m.d.comb += cmd.ready.eq(~draining)

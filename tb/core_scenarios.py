@@ -27,6 +27,7 @@ from dstc.sim.isa import (
     dense_tile_commands,
     tile_commands,
 )
+from dstc.sim.program import random_operands
 
 __all__ = ["DENSITIES", "random_values", "random_tile_program", "structured_program",
            "dense_program", "malformed_programs", "worked_example_program", "check_run",
@@ -40,18 +41,12 @@ _FP16_SPECIALS = np.array([0x7C00, 0xFC00, 0x7E00, 0x0001, 0x8001, 0x03FF, 0x7BF
 
 
 def random_values(rng, config, shape, specials=0.0):
-    """Nonzero operand values: fp16 around 1 (both signs; ``specials`` of them inf, NaN,
-    subnormal or huge), or integers over the whole range."""
-    if config.operand.is_float:
-        values = (rng.standard_normal(shape) * 2).astype(np.float16)
-        values[values == 0] = np.float16(0.5)
-        if specials:
-            pick = rng.random(shape) < specials
-            values = np.where(pick, rng.choice(_FP16_SPECIALS, size=shape), values)
-        return values
-    high = 1 << (config.operand.width - 1)
-    values = rng.integers(-high, high, size=shape)
-    values[values == 0] = 1
+    """Nonzero operand values (:func:`~dstc.sim.program.random_operands`), with a fraction
+    ``specials`` of fp16 values replaced by inf, NaN, subnormals or the largest values."""
+    values = random_operands(rng, config, shape, 1.0)
+    if config.operand.is_float and specials:
+        pick = rng.random(shape) < specials
+        values = np.where(pick, rng.choice(_FP16_SPECIALS, size=shape), values)
     return values
 
 

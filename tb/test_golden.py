@@ -11,23 +11,11 @@ from dstc.sim.arith import CANONICAL_NAN32, Arithmetic, float_bits, wrap
 from dstc.sim.bitmap import encode_a, encode_b, encode_vectors
 from dstc.sim.config import preset
 from dstc.sim.golden import dense_reference, kstep_ohmmas, ohmma, spgemm, spwmma
+from dstc.sim.program import random_operands
 
 FP = preset("default")
 INT8 = preset("int8")
 SMALL = preset("small")
-
-
-def random_operands(rng, config, shape, density):
-    """Random operand matrix with about ``density`` nonzeros (fp16: finite, both signs)."""
-    mask = rng.random(shape) < density
-    if config.operand.is_float:
-        values = (rng.standard_normal(shape) * 4).astype(np.float16)
-        values[values == 0] = np.float16(1)
-    else:
-        high = 1 << (config.operand.width - 1)
-        values = rng.integers(-high, high, size=shape)
-        values[values == 0] = 1
-    return np.where(mask, values, 0).astype(values.dtype)
 
 
 # -- arithmetic ---------------------------------------------------------------------------------
