@@ -44,7 +44,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check hw sim gen tb
 
 test: $(STAMP) tools lint
-	$(BIN)/pytest -n $(JOBS) tb
+	$(BIN)/pytest -n $(JOBS) --durations=15 tb
 
 soak: $(STAMP) tools
 	$(BIN)/pytest -n $(JOBS) -m slow tb
