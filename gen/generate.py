@@ -11,7 +11,20 @@ from ..hw.core import DstcCore
 from ..hw.multiplier_array import MultiplierArray
 from .verilog import to_verilog, write_if_changed
 
-__all__ = ["design_units", "block_units", "generate"]
+__all__ = ["DESIGNS", "design_component", "design_units", "block_units", "generate"]
+
+#: ``{design: (module name, component class)}``: the sparse core and its dense baseline.
+DESIGNS = {
+    "dstc": ("dstc_core", DstcCore),
+}
+
+
+def design_component(config, design="dstc"):
+    """``(module name, component)`` of ``design`` (a key of :data:`DESIGNS`) for ``config``."""
+    if design not in DESIGNS:
+        raise ValueError(f"design {design!r}: must be one of {', '.join(DESIGNS)}")
+    name, component_class = DESIGNS[design]
+    return name, component_class(config)
 
 
 def design_units(config):
