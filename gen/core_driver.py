@@ -42,8 +42,13 @@ async def reset_core(dut, cycles=2):
 
 
 async def run_commands(dut, config, commands, *, rng=None, gap_probability=0.0,
-                       stall_probability=0.0, progress=None, timeout=None):
+                       stall_probability=0.0, progress=None, timeout=None, encoder=None,
+                       counters=COUNTERS):
     """Run ``commands`` on ``dut`` (the core, out of reset, 1 ns after a rising edge).
+
+    ``encoder`` (default :class:`~dstc.gen.wire.CommandEncoder`) turns commands into beats
+    and response beats back; ``counters`` names the counter outputs read at the end (the
+    dense baseline passes :class:`~dstc.gen.wire.DenseCommandEncoder` and its counters).
 
     With ``rng``, each cycle leaves the command stream idle with ``gap_probability`` and
     holds response ``ready`` low with ``stall_probability``. ``progress(accepted)`` is
@@ -51,7 +56,7 @@ async def run_commands(dut, config, commands, *, rng=None, gap_probability=0.0,
     """
     from cocotb.triggers import RisingEdge, Timer
 
-    encoder = CommandEncoder(config)
+    encoder = encoder or CommandEncoder(config)
     beats = [encoder.encode(command) for command in commands]
     timeout = timeout or 1000 + 64 * len(beats) * max(config.tile_m, config.max_ohmma_per_kstep)
     cmd_valid, cmd_ready, cmd_payload = dut.cmd__valid, dut.cmd__ready, dut.cmd__payload
@@ -90,7 +95,7 @@ async def run_commands(dut, config, commands, *, rng=None, gap_probability=0.0,
         await Timer(1, unit="ns")
         cycle += 1
     cmd_valid.value = 0
-    counters = {name: int(getattr(dut, name).value) for name in COUNTERS}
+    counters = {name: int(getattr(dut, name).value) for name in counters}
     return CoreRun(accept_cycles=accept_cycles,
                    responses=[encoder.decode_response(bits) for bits in raw_responses],
                    counters=counters, errors=int(dut.errors.value), cycles=cycle)

@@ -8,6 +8,7 @@ from ..hw.accumulator import AccumulatorTile
 from ..hw.bitmap_decoder import BitmapDecoder
 from ..hw.bitmap_encoder import BitmapEncoder
 from ..hw.core import DstcCore
+from ..hw.dense_core import DenseCore
 from ..hw.multiplier_array import MultiplierArray
 from .verilog import to_verilog, write_if_changed
 
@@ -16,6 +17,7 @@ __all__ = ["DESIGNS", "design_component", "design_units", "block_units", "genera
 #: ``{design: (module name, component class)}``: the sparse core and its dense baseline.
 DESIGNS = {
     "dstc": ("dstc_core", DstcCore),
+    "dense": ("dstc_dense_core", DenseCore),
 }
 
 

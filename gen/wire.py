@@ -4,11 +4,17 @@ import numpy as np
 from amaranth import Shape
 from amaranth.lib import data
 
-from ..hw.isa import command_layout, response_layout
+from ..hw.isa import (
+    command_layout,
+    dense_command_layout,
+    dense_response_layout,
+    response_layout,
+)
 from ..sim.arith import Arithmetic
+from ..sim.dense_model import DenseResponse
 from ..sim.isa import Opcode, Response
 
-__all__ = ["pack", "unpack", "CommandEncoder"]
+__all__ = ["pack", "unpack", "CommandEncoder", "DenseCommandEncoder"]
 
 
 def _width(shape):
@@ -115,3 +121,35 @@ class CommandEncoder:
         return Response(row=fields["row"], last=bool(fields["last"]),
                         encoded=bool(fields["encoded"]), count=fields["count"],
                         bitmap=bitmap, values=values)
+
+
+class DenseCommandEncoder(CommandEncoder):
+    """Command beats of the dense baseline (:func:`~dstc.hw.isa.dense_command_layout`) and
+    its response beats back. DENSE commands are :class:`~dstc.sim.isa.DenseGroup`; a DRAIN
+    with ``relu`` or ``encode`` is refused (the baseline drains rows as they are)."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.command_layout = dense_command_layout(config)
+        self.response_layout = dense_response_layout(config)
+
+    def encode(self, command):
+        opcode = int(command.opcode)
+        beat = {"opcode": opcode}
+        if opcode == Opcode.DENSE:
+            beat["body"] = {"group": {
+                "a_values": [self._operands(row) for row in command.a_values],
+                "b_values": [self._operands(row) for row in command.b_values]}}
+        elif opcode == Opcode.LOAD_ROW:
+            beat["body"] = {"load": {"row": command.row, "values": self._accums(command.values)}}
+        elif opcode == Opcode.DRAIN and (command.relu or command.encode):
+            raise ValueError("the dense baseline drains rows as they are: DRAIN takes no "
+                             "relu or encode")
+        return pack(self.command_layout, beat)
+
+    def decode_response(self, bits):
+        """A :class:`~dstc.sim.dense_model.DenseResponse` from one response beat."""
+        fields = unpack(self.response_layout, bits)
+        values = self.arith.from_bits(np.array(fields["values"], dtype=np.uint64),
+                                      self.config.accum)
+        return DenseResponse(row=fields["row"], last=bool(fields["last"]), values=values)

@@ -4,8 +4,8 @@ from amaranth import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .fp32_adder import Fp32Adder
-from .shapes import accum_shape, index_shape, product_shape
+from .int_adder import accumulation_adder
+from .shapes import accum_shape, and_or_select, index_shape, product_shape
 
 __all__ = ["scatter_layout", "AccumulatorTile"]
 
@@ -27,7 +27,8 @@ def scatter_layout(config):
 
 
 class AccumulatorTile(wiring.Component):
-    """The ``tile_m x tile_n`` accumulator tile in registers, with one adder per lane.
+    """The ``tile_m x tile_n`` accumulator tile in registers, with one adder per lane
+    (``adder_<r>_<c>``, :func:`~dstc.hw.int_adder.accumulation_adder`).
 
     Each cycle does one of (highest priority first):
 
@@ -74,7 +75,7 @@ class AccumulatorTile(wiring.Component):
         cells = [[Signal(acc_shape, name=f"cell_{i}_{j}") for j in range(config.tile_n)]
                  for i in range(config.tile_m)]
         tile_rows = Array(Cat(row) for row in cells)
-        m.d.comb += self.read_data.eq(tile_rows[self.read_row])
+        m.d.comb += self.read_data.eq(and_or_select(self.read_row, [Cat(row) for row in cells]))
 
         # Gather: lane (r, c) reads cell (rows[r], cols[c]) -- a row mux, then a column mux.
         sums = [[Signal(acc_shape, name=f"sum_{r}_{c}") for c in range(cols)] for r in range(rows)]
@@ -84,12 +85,8 @@ class AccumulatorTile(wiring.Component):
             for c in range(cols):
                 current = gathered_row.word_select(scatter.cols[c], width)
                 product = scatter.products[r][c]
-                if config.accum.is_float:
-                    adder = m.submodules[f"adder_{r}_{c}"] = Fp32Adder()
-                    m.d.comb += [adder.a.eq(current), adder.b.eq(product),
-                                 sums[r][c].eq(adder.sum)]
-                else:
-                    m.d.comb += sums[r][c].eq(current.as_signed() + product)
+                adder = m.submodules[f"adder_{r}_{c}"] = accumulation_adder(config)
+                m.d.comb += [adder.a.eq(current), adder.b.eq(product), sums[r][c].eq(adder.sum)]
 
         # Scatter: route lane column c to tile column cols[c], then lane row r to rows[r].
         row_hit = [[Signal(name=f"row_hit_{r}_{i}") for i in range(config.tile_m)]

@@ -7,12 +7,14 @@ configuration and are the single definition used by the hardware and the testben
 
 from amaranth.lib import data
 
+from ..sim.dense_model import DOT_LENGTH
 from ..sim.isa import ErrorFlag, Opcode
 from .shapes import accum_shape, index_shape, operand_shape
 
 __all__ = ["Opcode", "ErrorFlag", "ERROR_WIDTH", "COUNTER_WIDTH", "command_layout",
            "response_layout", "kstep_layout", "ohmma_layout", "header_layout", "load_layout",
-           "drain_layout"]
+           "drain_layout", "DOT_LENGTH", "dense_group_layout", "dense_command_layout",
+           "dense_response_layout"]
 
 #: Width of each performance counter.
 COUNTER_WIDTH = 48
@@ -94,5 +96,38 @@ def response_layout(config):
         "encoded": 1,
         "count": range(config.tile_n + 1),
         "bitmap": config.tile_n,
+        "values": data.ArrayLayout(accum_shape(config), config.tile_n),
+    })
+
+
+# -- the dense baseline (hw/dense_core.py) -----------------------------------------------------
+
+def dense_group_layout(config):
+    """Dense-baseline DENSE body: ``DOT_LENGTH`` consecutive k-steps of the tile, A as
+    ``a_values[i][kk]`` (``tile_m`` rows of ``DOT_LENGTH``) and B as ``b_values[kk][j]``
+    (``DOT_LENGTH`` rows of ``tile_n``)."""
+    operand = operand_shape(config)
+    return data.StructLayout({
+        "a_values": data.ArrayLayout(data.ArrayLayout(operand, DOT_LENGTH), config.tile_m),
+        "b_values": data.ArrayLayout(data.ArrayLayout(operand, config.tile_n), DOT_LENGTH),
+    })
+
+
+def dense_command_layout(config):
+    """One command beat of the dense baseline: ``opcode`` (4 bits, low) and ``body``."""
+    return data.StructLayout({
+        "opcode": 4,
+        "body": data.UnionLayout({
+            "group": dense_group_layout(config),
+            "load": load_layout(config),
+        }),
+    })
+
+
+def dense_response_layout(config):
+    """One drained row of the dense baseline: its index, whether it is the last, ``values``."""
+    return data.StructLayout({
+        "row": index_shape(config.tile_m),
+        "last": 1,
         "values": data.ArrayLayout(accum_shape(config), config.tile_n),
     })

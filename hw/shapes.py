@@ -1,9 +1,9 @@
 """Amaranth shapes of the configuration's number types (one place, used by every block)."""
 
-from amaranth import Cat, Signal, signed, unsigned
+from amaranth import Cat, Mux, Signal, signed, unsigned
 
 __all__ = ["number_shape", "operand_shape", "product_shape", "accum_shape", "index_shape",
-           "struct_value"]
+           "struct_value", "and_or_select"]
 
 
 def number_shape(number_type):
@@ -49,3 +49,17 @@ def struct_value(m, layout, prefix, **fields):
     if fields:
         raise ValueError(f"fields not in the layout: {sorted(fields)}")
     return Cat(parts)
+
+
+def and_or_select(index, options):
+    """``options[index]`` as an AND-OR multiplexer (0 when ``index`` is out of range).
+
+    Unlike ``Array(options)[index]``, which becomes a ``case`` in an ``always @*`` block, this
+    becomes continuous assignments, which Icarus evaluates at time 0: an ``always @*`` block
+    stays X in Icarus until one of its inputs changes, so reading row 0 of a tile that was
+    never written (a drain right after reset) gave X.
+    """
+    selected = 0
+    for position, option in enumerate(options):
+        selected = selected | Mux(index == position, option, 0)
+    return selected

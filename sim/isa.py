@@ -12,9 +12,9 @@ import numpy as np
 
 from .bitmap import BitmapTile
 
-__all__ = ["Opcode", "ErrorFlag", "Clear", "LoadRow", "Spwmma", "Kstep", "Dense", "Ohmma",
-           "Drain", "ClearStatus", "RawCommand", "Response", "tile_commands",
-           "dense_tile_commands"]
+__all__ = ["Opcode", "ErrorFlag", "Clear", "LoadRow", "Spwmma", "Kstep", "Dense", "DenseGroup",
+           "Ohmma", "Drain", "ClearStatus", "RawCommand", "Response", "tile_commands",
+           "dense_tile_commands", "dense_group_commands"]
 
 
 class Opcode(enum.IntEnum):
@@ -87,6 +87,17 @@ class Kstep:
 @dataclasses.dataclass(frozen=True, eq=False)
 class Dense:
     """A dense k-step: the whole A column (``tile_m``) and B row (``tile_n``), zeros included."""
+
+    a_values: np.ndarray
+    b_values: np.ndarray
+    opcode = Opcode.DENSE
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DenseGroup:
+    """The dense baseline's DENSE: ``DOT_LENGTH`` consecutive k-steps at once, the A block
+    ``a_values`` (``tile_m x DOT_LENGTH``) and the B block ``b_values`` (``DOT_LENGTH x
+    tile_n``), zeros included."""
 
     a_values: np.ndarray
     b_values: np.ndarray
@@ -167,6 +178,16 @@ def tile_commands(a_tile, b_tile, config):
                               a_values=_padded(a_vals, config.tile_m, a_vals.dtype),
                               b_values=_padded(b_vals, config.tile_n, b_vals.dtype)))
     return commands
+
+
+def dense_group_commands(a, b, dot_length):
+    """The dense baseline's commands for a ``tile_m x k`` A block and a ``k x tile_n`` B block:
+    one :class:`DenseGroup` per ``dot_length`` k-steps (``k`` a multiple of it)."""
+    if a.shape[1] % dot_length:
+        raise ValueError(f"k={a.shape[1]}: must be a multiple of the dot length {dot_length}")
+    return [DenseGroup(a_values=a[:, k:k + dot_length].copy(),
+                       b_values=b[k:k + dot_length, :].copy())
+            for k in range(0, a.shape[1], dot_length)]
 
 
 def dense_tile_commands(a, b):

@@ -14,9 +14,10 @@ from driver import port_formats
 from dstc.gen.generate import block_units
 from dstc.gen.verilog import cached_verilog, write_if_changed
 from dstc.hw.core import DstcCore
+from dstc.hw.dense_core import DenseCore
 from dstc.sim.config import preset
 
-__all__ = ["generated_verilog", "unit_verilog", "core_design", "GeneratedDesign"]
+__all__ = ["generated_verilog", "unit_verilog", "core_design", "dense_design", "GeneratedDesign"]
 
 _HARNESS_SOURCES = ("harness.py", "blocks.py")
 
@@ -70,3 +71,10 @@ def core_design(preset_name):
     config = preset(preset_name)
     return generated_verilog(_module_name("dstc_core", preset_name), lambda: DstcCore(config),
                              params=config.to_json())
+
+
+def dense_design(preset_name):
+    """The :class:`GeneratedDesign` of the dense baseline of a preset."""
+    config = preset(preset_name)
+    return generated_verilog(_module_name("dstc_dense_core", preset_name),
+                             lambda: DenseCore(config), params=config.to_json())
