@@ -40,7 +40,8 @@ def _cmd_generate(args):
     config = _config_from(args)
     started = time.monotonic()
     print(f"generating {config.describe()} into {args.output}")
-    paths = generate(config, args.output, blocks=args.blocks,
+    designs = ("dstc", "dense") if args.design == "both" else (args.design,)
+    paths = generate(config, args.output, blocks=args.blocks, designs=designs,
                      progress=lambda name, _: print(f"  {name}"))
     for path in paths:
         print(f"  wrote {path} ({path.stat().st_size} bytes)")
@@ -111,6 +112,9 @@ def build_parser():
                           help="output folder (created if missing)")
     generate.add_argument("--blocks", action="store_true",
                           help="also write the main blocks as standalone modules")
+    generate.add_argument("--design", choices=("dstc", "dense", "both"), default="dstc",
+                          help="the sparse core (dstc_core.v, default), its iso-MAC dense "
+                               "baseline (dstc_dense_core.v), or both")
     generate.set_defaults(run=_cmd_generate)
 
     isa = commands.add_parser(

@@ -29,13 +29,18 @@ def design_component(config, design="dstc"):
     return name, component_class(config)
 
 
-def design_units(config):
-    """``{module name: factory}`` of what ``dstc generate`` writes: the core.
+def design_units(config, designs=("dstc",)):
+    """``{module name: factory}`` of what ``dstc generate`` writes: the core and, when
+    ``designs`` names it, the dense baseline (``dstc_dense_core``).
 
     Module names start with ``dstc_`` so that they do not collide in a user's flow;
     submodules are named after their parent (``dstc_core.accumulator``, ...).
     """
-    return {"dstc_core": lambda: DstcCore(config)}
+    units = {}
+    for design in designs:
+        name, component_class = DESIGNS[design]
+        units[name] = lambda component_class=component_class: component_class(config)
+    return units
 
 
 def block_units(config):
@@ -50,17 +55,20 @@ def block_units(config):
     }
 
 
-def generate(config, out_dir, progress=None, blocks=False):
-    """Write ``dstc_core.v`` (and with ``blocks`` the standalone blocks), ``config.json`` and
-    ``manifest.json`` (file names, sizes and SHA-256) into ``out_dir``. Unchanged files are
-    left untouched.
+def generate(config, out_dir, progress=None, blocks=False, designs=("dstc",)):
+    """Write ``dstc_core.v`` (``dstc_dense_core.v`` for the dense baseline, per ``designs``;
+    with ``blocks`` the standalone blocks), ``config.json`` and ``manifest.json`` (file
+    names, sizes and SHA-256) into ``out_dir``. Unchanged files are left untouched.
 
     Returns the list of written paths; ``progress(name, component)`` is called after each
     unit is converted.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    units = dict(design_units(config))
+    for design in designs:
+        if design not in DESIGNS:
+            raise ValueError(f"design {design!r}: must be one of {', '.join(DESIGNS)}")
+    units = dict(design_units(config, designs))
     if blocks:
         units.update(block_units(config))
     files = {}

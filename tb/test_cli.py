@@ -37,11 +37,12 @@ def _generate(out_dir, hash_seed, *args):
 
 def test_generate_is_deterministic(tmp_path):
     """Two runs in separate processes (different hash seeds) write byte-identical files."""
-    first = _generate(tmp_path / "one", 1, "--preset", "small", "--blocks")
-    second = _generate(tmp_path / "two", 2, "--preset", "small", "--blocks")
+    first = _generate(tmp_path / "one", 1, "--preset", "small", "--blocks", "--design", "both")
+    second = _generate(tmp_path / "two", 2, "--preset", "small", "--blocks", "--design", "both")
     assert first == second
-    assert {"dstc_core.v", "dstc_multiplier_array.v", "dstc_accumulator.v", "dstc_a_decoder.v",
-            "dstc_b_decoder.v", "dstc_output_encoder.v", "config.json",
+    assert b"module dstc_dense_core(" in first["dstc_dense_core.v"]
+    assert {"dstc_core.v", "dstc_dense_core.v", "dstc_multiplier_array.v", "dstc_accumulator.v",
+            "dstc_a_decoder.v", "dstc_b_decoder.v", "dstc_output_encoder.v", "config.json",
             "manifest.json"} == set(first)
     assert DstcConfig.from_json(first["config.json"].decode()) == preset("small")
     manifest = json.loads(first["manifest.json"])

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 from conftest import ROOT
-from designs import core_design, unit_verilog
+from designs import core_design, dense_design, unit_verilog
 
 from dstc.gen.cocotb_run import prepare_environment
 from dstc.gen.generate import block_units
@@ -49,16 +49,23 @@ def test_core_lint(preset_name):
     check_lint(core_design(preset_name))
 
 
+@pytest.mark.parametrize("preset_name", LINT_PRESETS)
+def test_dense_core_lint(preset_name):
+    """The dense baseline (`dstc generate --design dense`)."""
+    check_lint(dense_design(preset_name))
+
+
 @pytest.mark.parametrize("unit", BLOCKS)
 def test_block_lint(unit):
     """The standalone blocks of `dstc generate --blocks` (small preset)."""
     check_lint(unit_verilog(unit, "small"))
 
 
-def test_outputs_are_driven_whole(tmp_path):
+@pytest.mark.parametrize("design", [core_design, dense_design])
+def test_outputs_are_driven_whole(design):
     """No vector is assembled from many part-select drivers (Icarus becomes thousands of times
     slower on those; see docs/toolchain.md)."""
     drivers = re.findall(r"^\s*assign (\S+)\[\d+(?::\d+)?\] =",
-                         core_design("small").path.read_text(), flags=re.MULTILINE)
+                         design("small").path.read_text(), flags=re.MULTILINE)
     counts = {name: drivers.count(name) for name in set(drivers)}
     assert max(counts.values(), default=0) <= 2, counts
