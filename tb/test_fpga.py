@@ -1,0 +1,203 @@
+"""``dstc fpga``: the few-pin harness on the Amaranth simulator, the report parsers on captured
+tool output, and (slow) one real ECP5 build of the small preset."""
+
+import argparse
+import gc
+import json
+import warnings
+
+import pytest
+from amaranth import Cat, Value
+from amaranth.hdl import UnusedElaboratable
+from amaranth.lib import wiring
+from amaranth.sim import Simulator
+
+from dstc.gen.fpga import (
+    DEVICES,
+    add_fpga_command,
+    fit_check,
+    markdown,
+    parse_nextpnr_log,
+    parse_register_bits,
+    parse_yosys_stat,
+    run_fpga,
+)
+from dstc.gen.generate import DESIGNS, design_component
+from dstc.hw.fpga_harness import FpgaHarness
+from dstc.sim.config import preset
+
+# -- harness ----------------------------------------------------------------------------------
+
+
+def _outputs(core):
+    return Cat(Value.cast(value) for _, member, value in core.signature.flatten(core)
+               if member.flow == wiring.Out)
+
+
+@pytest.mark.parametrize("design", list(DESIGNS))
+def test_harness_chains(design, rng):
+    """A command shifted in arrives intact at the core's cmd payload; after it is offered to
+    the core, the output chain shifts out exactly the outputs of the cycle before ``shift``."""
+    _, core = design_component(preset("small"), design)
+    dut = FpgaHarness(core)
+    assert dut.in_width == len(Value.cast(core.cmd.payload))
+    assert dut.out_width == len(_outputs(core))
+    command = int.from_bytes(rng.bytes((dut.in_width + 7) // 8), "little")
+    command &= (1 << dut.in_width) - 1
+    seen = {}
+
+    async def bench(ctx):
+        ctx.set(dut.rsp_ready, 1)
+        ctx.set(dut.shift, 1)
+        for bit in range(dut.in_width):                   # LSB first
+            ctx.set(dut.sdi, (command >> bit) & 1)
+            await ctx.tick()
+        ctx.set(dut.shift, 0)
+        seen["payload"] = ctx.get(Value.cast(core.cmd.payload))
+        ctx.set(dut.cmd_valid, 1)
+        for _ in range(4):
+            seen.setdefault("ready", ctx.get(dut.cmd_ready))
+            await ctx.tick()
+        ctx.set(dut.cmd_valid, 0)
+        await ctx.tick().repeat(3)
+        seen["outputs"] = ctx.get(_outputs(core))
+        await ctx.tick()                                  # the chain captures this cycle
+        ctx.set(dut.shift, 1)
+        chain = 0
+        for bit in range(dut.out_width):
+            chain |= ctx.get(dut.sdo) << bit
+            await ctx.tick()
+        seen["chain"] = chain
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen["payload"] == command
+    assert seen["chain"] == seen["outputs"]
+    assert seen["outputs"] != 0                           # the command left a trace (counters)
+
+
+def test_harness_needs_streams():
+    class NoStreams(wiring.Component):
+        x: wiring.In(4)
+        y: wiring.Out(4)
+
+        def elaborate(self, platform):
+            raise AssertionError
+
+    with warnings.catch_warnings():       # the half-built objects are never elaborated
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        with pytest.raises(ValueError, match=r"core: has no port cmd\.valid"):
+            FpgaHarness(NoStreams())
+        gc.collect()
+
+
+# -- report parsers ---------------------------------------------------------------------------
+
+NEXTPNR_LOG = """\
+Info: Logic utilisation before packing:
+Info:     Total LUT4s:     13283/83640    15%
+
+Info: Device utilisation:
+Info: \t          TRELLIS_IO:       8/    365     2%
+Info: \t                DCCA:       1/     56     1%
+Info: \t              DP16KD:       2/    208     0%
+Info: \t          MULT18X18D:       9/    156     5%
+Info: \t          TRELLIS_FF:    2341/  83640     2%
+Info: \t        TRELLIS_COMB:   13333/  83640    15%
+Info: \t        TRELLIS_RAMW:       0/  10455     0%
+
+Info: Placed 9 cells based on constraints.
+Info: Max frequency for clock '$glbnet$cd_sync.clk': 36.12 MHz (FAIL at 50.00 MHz)
+
+Info: Routing..
+Warning: Max frequency for clock '$glbnet$cd_sync.clk': 45.57 MHz (FAIL at 50.00 MHz)
+Info: Max frequency for clock '$glbnet$other': 120.50 MHz (PASS at 12.00 MHz)
+"""
+
+
+def test_parse_nextpnr_log():
+    report = parse_nextpnr_log(NEXTPNR_LOG)
+    assert report["utilisation"]["TRELLIS_COMB"] == (13333, 83640)
+    assert report["utilisation"]["TRELLIS_FF"] == (2341, 83640)
+    assert report["utilisation"]["MULT18X18D"] == (9, 156)
+    assert report["utilisation"]["DP16KD"] == (2, 208)
+    assert "Total LUT4s" not in report["utilisation"]
+    assert report["fmax"] == {"$glbnet$cd_sync.clk": 45.57, "$glbnet$other": 120.5}
+    assert report["target"]["$glbnet$cd_sync.clk"] == 50.0
+
+
+def _stat(cells, top="top"):
+    section = {"num_cells": sum(cells.values()), "num_cells_by_type": cells}
+    return json.dumps({"creator": "Yosys 0.70", "modules": {f"\\{top}": section},
+                       "design": section})
+
+
+def test_parse_yosys_stat():
+    stat = parse_yosys_stat(_stat({"CCU2C": 8, "L6MUX21": 3, "LUT4": 14, "MULT18X18D": 1,
+                                   "PFUMX": 5, "TRELLIS_FF": 20, "DP16KD": 2}))
+    assert (stat["lut"], stat["ff"], stat["dsp"], stat["bram"]) == (14 + 16, 20, 1, 2)
+    flat = json.loads(_stat({"LUT4": 3}))
+    del flat["design"]
+    assert parse_yosys_stat(json.dumps(flat))["lut"] == 3
+
+
+def test_parse_register_bits():
+    text = _stat({"$add_16": 1, "$dff_16": 2, "$sdffe_4": 3, "$adff_1": 1, "$mul_16": 1})
+    assert parse_register_bits(text) == 32 + 12 + 1
+
+
+def test_fit_check():
+    device = DEVICES["LFE5U-85F"]
+    small = {"lut": 13283, "ff": 2341, "dsp": 9, "bram": 0}
+    assert fit_check(small, device) == []
+    big = {"lut": 400000, "ff": 40000, "dsp": 200, "bram": 0}
+    assert fit_check(big, device) == [("lut", 400000, 83640), ("dsp", 200, 156)]
+
+
+def test_markdown_rows():
+    harness = {"lut": 345, "ff": 498, "dsp": 0, "bram": 0}
+    placed = {"config": "small", "design": "dstc", "device": "LFE5U-85F", "status": "ok",
+              "synth": {"lut": 13283, "ff": 2341, "dsp": 9, "bram": 0}, "over": {},
+              "placed": {"lut": 13333, "ff": 2341, "dsp": 9, "bram": 0},
+              "available": {"lut": 83640, "ff": 83640, "dsp": 156, "bram": 208},
+              "fmax_mhz": 45.57, "harness": harness, "wall_seconds": 292.0}
+    too_big = {"config": "default", "design": "dstc", "device": "LFE5U-85F",
+               "status": "does not fit", "synth": {"lut": 400000, "ff": 40000, "dsp": 0,
+                                                   "bram": 0},
+               "over": {"lut": {"needed": 400000, "available": 83640}}, "harness": harness,
+               "wall_seconds": 3600.0}
+    text = markdown([placed, too_big])
+    assert "| small | dstc | LFE5U-85F | ok | 13,283 | 13,333 / 83,640 | 2,341 | 9 | 0 | 45.6 |" \
+        in text
+    assert "| does not fit (lut 4.8x) | 400,000 | - | 40,000 |" in text
+
+
+def test_command_line_options():
+    parser = argparse.ArgumentParser(prog="dstc")
+    add_fpga_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["fpga", "--preset", "small", "--design", "dstc",
+                              "--clock-mhz", "40"])
+    assert (args.preset, args.design, args.board, args.clock_mhz, args.output) == \
+        ("small", "dstc", "ulx3s-85f", 40.0, None)
+    assert callable(args.run)
+
+
+# -- a real build -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_small_build(tmp_path):
+    """The small sparse core on the ULX3S-85F: placed and routed (about 5 minutes), the
+    accumulator's flip-flops all present, a plausible Fmax, and both reports written."""
+    config = preset("small")
+    (row,) = run_fpga(config, ["dstc"], tmp_path, name="small")
+    assert row["status"] == "ok"
+    assert row["accumulator_kept"]
+    assert row["placed"]["ff"] >= row["accumulator_bits"] + row["harness"]["ff"]
+    assert row["harness"]["ff"] >= row["harness_chain_bits"]["in"] + \
+        row["harness_chain_bits"]["out"]
+    assert 5 < row["fmax_mhz"] < 500
+    assert json.loads((tmp_path / "fpga.json").read_text())["rows"][0]["status"] == "ok"
+    assert "| small | dstc |" in (tmp_path / "fpga.md").read_text()
