@@ -4,6 +4,8 @@
 # Each installs what is missing first: .venv with the pinned requirements, and through apt
 # when running as root: Icarus Verilog, ccache (faster Verilator rebuilds) and the lz4/zlib
 # headers that Verilator's FST waveform writer compiles against.
+#   make area   standard-cell area and timing of the sparse core and its dense baseline
+#               (`make tech` fetches the OSU 0.18 um Liberty file and installs OpenSTA).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,12 +14,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: all demo test lint soak bench generate tools venv clean help
+.PHONY: all demo test lint soak bench generate area tools tech venv clean help
 
 all: test
 
 help:
-	@echo "make demo | test | lint | soak | bench | generate | clean"
+	@echo "make demo | test | lint | soak | bench | generate | area | tech | clean"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +42,33 @@ tools:
 	  fi; \
 	fi
 
+# Standard cells for `dstc area`: the OSU 0.18 um Liberty file of Debian's qflow-tech-osu018,
+# extracted (not installed) into the venv, where `dstc area` looks for it; never committed.
+# OpenSTA (`sta`) for the static timing comes from Debian's opensta.
+LIBERTY := $(VENV)/share/osu018/osu018_stdcells.lib
+
+$(LIBERTY): | $(STAMP)
+	@echo "fetching $@ (Debian package qflow-tech-osu018)"
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd "$$tmp" && \
+	  { apt-get download qflow-tech-osu018 >/dev/null 2>&1 \
+	    || { apt-get update -qq && apt-get download qflow-tech-osu018 >/dev/null; }; } && \
+	  dpkg -x qflow-tech-osu018_*.deb root && cd - >/dev/null && mkdir -p $(@D) && \
+	  cp "$$tmp/root/usr/share/qflow/tech/osu018/osu018_stdcells.lib" $@
+
+tech: $(LIBERTY)
+	@if ! command -v sta >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing opensta with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq opensta >/dev/null; \
+	  else \
+	    echo "error: missing OpenSTA: sudo apt-get install opensta" >&2; exit 1; \
+	  fi; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check hw sim gen tb
 
-test: $(STAMP) tools lint
+test: $(STAMP) tools tech lint
 	$(BIN)/pytest -n $(JOBS) --durations=15 tb
 
 soak: $(STAMP) tools
@@ -54,6 +79,9 @@ bench: $(STAMP) tools
 
 generate: $(STAMP)
 	$(BIN)/dstc generate --preset default -o build/default
+
+area: $(STAMP) tech
+	$(BIN)/dstc area --preset default --design both
 
 demo: $(STAMP) tools
 	$(BIN)/dstc demo

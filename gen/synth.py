@@ -1,0 +1,242 @@
+"""Synthesis of generated Verilog to standard cells with yosys (pyosys), hierarchy kept.
+
+Three stages, each run in a child process of its own (``python -m dstc.gen.synth STAGE
+REQUEST``) so that yosys' log goes to a file, its memory is returned when it ends, stages of
+different designs run side by side, and every stage has its own time and peak memory:
+
+- ``generic``: ``read_verilog``, ``synth -noabc`` without flattening, saved as RTLIL;
+- ``cells``: the generic netlist mapped to the Liberty cells (``dfflibmap``, then ``abc``
+  with a delay target and the driving cell and load of :data:`ABC_CONSTRAINTS`, so that abc
+  buffers and sizes high-fanout nets), flip-flops renamed after the register bit they hold
+  (``count_reg[3]``), written as a Verilog netlist for static timing;
+- ``cmos``: the generic netlist with every flip-flop legalised to ``$_DFF_P_`` and the logic
+  mapped by ``abc -g cmos2``, for yosys' CMOS transistor estimate (:data:`CMOS_TRANSISTORS`).
+
+The ``cells`` and ``cmos`` stages report every module of the hierarchy alone: ``{module:
+{"cells": {cell type: count}, "instances": [[instance name, module], ...]}}`` (names without
+yosys' leading backslash); ``dstc.gen.area`` rolls them up the instance tree. Each stage also
+returns yosys' own design total (``stat -json``) for a cross-check.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["LIBERTY_ENV", "LibertyMissing", "SynthError", "Liberty", "ABC_CONSTRAINTS",
+           "CMOS_TRANSISTORS", "liberty_path", "read_liberty", "run_stage", "run_measured"]
+
+#: Environment variable naming another Liberty file than the one ``make tech`` fetches.
+LIBERTY_ENV = "DSTC_LIBERTY"
+_LIBERTY_DEFAULT = Path(sys.prefix) / "share" / "osu018" / "osu018_stdcells.lib"
+
+#: Driving cell of every module input and load (pF) on every module output, for abc's
+#: buffering and sizing and for the static timing of the top level.
+ABC_CONSTRAINTS = {"driving_cell": "INVX1", "load_pf": 0.02}
+
+#: Transistors of yosys' ``abc -g cmos2`` gates and of a plain flip-flop: yosys'
+#: ``CellCosts::cmos_gate_cost`` and the 16 that ``stat -tech cmos`` counts per ``$_DFF_P_``.
+CMOS_TRANSISTORS = {
+    "$_BUF_": 1, "$_NOT_": 2, "$_AND_": 6, "$_NAND_": 4, "$_OR_": 6, "$_NOR_": 4,
+    "$_ANDNOT_": 6, "$_ORNOT_": 6, "$_XOR_": 12, "$_XNOR_": 12, "$_AOI3_": 6, "$_OAI3_": 6,
+    "$_AOI4_": 8, "$_OAI4_": 8, "$_MUX_": 12, "$_NMUX_": 10, "$_DFF_P_": 16, "$_DFF_N_": 16,
+}
+
+STAGES = ("generic", "cells", "cmos")
+
+
+class LibertyMissing(FileNotFoundError):
+    """The standard-cell Liberty file is not where it should be."""
+
+
+class SynthError(RuntimeError):
+    """A synthesis stage failed; the message ends with the last lines of its log."""
+
+
+@dataclass(frozen=True)
+class Liberty:
+    """A Liberty file's cells: ``areas`` (``{cell: um^2}``) and the ``sequential`` ones (those
+    with an ``ff`` or ``latch`` group)."""
+    path: Path
+    areas: dict
+    sequential: frozenset
+
+
+def liberty_path():
+    """The Liberty file: ``$DSTC_LIBERTY`` if set, else ``<venv>/share/osu018/
+    osu018_stdcells.lib`` (OSU 0.18 um, fetched by ``make tech``). Raises
+    :class:`LibertyMissing` naming the make target when the file is absent."""
+    path = Path(os.environ.get(LIBERTY_ENV) or _LIBERTY_DEFAULT)
+    if not path.is_file():
+        raise LibertyMissing(
+            f"standard-cell Liberty file {path} not found: run `make tech` to fetch the OSU "
+            f"0.18 um library (Debian package qflow-tech-osu018), or set {LIBERTY_ENV}")
+    return path
+
+
+_CELL = re.compile(r"(?m)^\s*cell\s*\(\s*\"?([\w$]+)\"?\s*\)\s*\{")
+_AREA = re.compile(r"\barea\s*:\s*([0-9.eE+-]+)")
+_SEQUENTIAL = re.compile(r"(?m)^\s*(ff|latch|ff_bank|latch_bank)\s*\(")
+
+
+def read_liberty(path):
+    """Cell areas and sequential cells of the Liberty file at ``path`` (a plain scan of its
+    ``cell (NAME) { area : X; ... }`` groups, which is all that area reports need)."""
+    text = Path(path).read_text()
+    starts = [(match.start(), match.group(1)) for match in _CELL.finditer(text)]
+    areas, sequential = {}, set()
+    for (start, name), (end, _) in zip(starts, starts[1:] + [(len(text), "")], strict=True):
+        body = text[start:end]
+        area = _AREA.search(body)
+        if area is None:
+            raise ValueError(f"{path}: cell {name} has no area")
+        areas[name] = float(area.group(1))
+        if _SEQUENTIAL.search(body):
+            sequential.add(name)
+    if not areas:
+        raise ValueError(f"{path}: no cells found")
+    return Liberty(Path(path), areas, frozenset(sequential))
+
+
+def run_stage(stage, work_dir, **request):
+    """Run synthesis stage ``stage`` in a child process with its files in ``work_dir``.
+
+    ``generic`` needs ``verilog`` and ``top``; ``cells`` needs ``liberty`` and ``delay_ps``
+    (abc's delay target); ``cmos`` nothing more. Returns the stage's result: ``seconds``,
+    ``peak_rss_mb`` and, for ``cells`` and ``cmos``, ``modules``, ``yosys_stat`` and the
+    written files. Raises :class:`SynthError` if the stage fails.
+    """
+    if stage not in STAGES:
+        raise ValueError(f"stage {stage!r}: must be one of {', '.join(STAGES)}")
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    request = {key: str(value) if isinstance(value, Path) else value
+               for key, value in request.items()}
+    request_path = work_dir / f"{stage}.request.json"
+    result_path = work_dir / f"{stage}.result.json"
+    log_path = work_dir / f"{stage}.log"
+    request_path.write_text(json.dumps(request, indent=2) + "\n")
+    result_path.unlink(missing_ok=True)
+    code, seconds, peak = run_measured(
+        [sys.executable, "-m", __name__, stage, str(request_path), str(result_path)],
+        log_path, work_dir)
+    if code != 0 or not result_path.is_file():
+        tail = "".join(log_path.read_text(errors="replace").splitlines(True)[-15:])
+        raise SynthError(f"yosys stage {stage} failed (exit code {code}); "
+                         f"log {log_path}, last lines:\n{tail}")
+    result = json.loads(result_path.read_text())
+    result.update(seconds=seconds, peak_rss_mb=peak, log=str(log_path))
+    return result
+
+
+def run_measured(command, log_path, cwd):
+    """Run ``command`` in ``cwd`` with its output to ``log_path``. Returns ``(exit code,
+    seconds, peak resident memory in MB)`` of the process (and its children)."""
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+        _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, time.monotonic() - started, usage.ru_maxrss / 1024
+
+
+# ---- the child process -------------------------------------------------------------------
+
+def _name(idstring):
+    text = idstring.str()
+    return text[1:] if text.startswith("\\") else text
+
+
+def _modules(ys, design):
+    """Per-module local cells and submodule instances of ``design``."""
+    modules = {}
+    for module_id, module in design.modules_.items():
+        cells, instances = {}, []
+        for cell_id, cell in module.cells_.items():
+            if design.module(cell.type) is not None:
+                instances.append([_name(cell_id), _name(cell.type)])
+            else:
+                kind = _name(cell.type)
+                cells[kind] = cells.get(kind, 0) + 1
+        modules[_name(module_id)] = {"cells": dict(sorted(cells.items())),
+                                     "instances": sorted(instances)}
+    return modules
+
+
+def _name_flip_flops(ys, design, sequential):
+    """Rename every flip-flop after the register bit on its Q output (``count_reg[3]``), so
+    that timing reports name start and end points by register. Returns how many."""
+    q_port = ys.IdString("\\Q")
+    renamed = 0
+    for module in design.modules_.values():
+        taken = {cell_id.str() for cell_id in module.cells_.keys()}
+        renames = []
+        for cell in module.cells_.values():
+            if _name(cell.type) not in sequential or not cell.hasPort(q_port):
+                continue
+            bit = cell.getPort(q_port).as_bit()
+            wire = bit.wire
+            if wire is None or not wire.name.str().startswith("\\"):
+                continue
+            name = wire.name.str() + ("_reg" if wire.width == 1 else f"_reg[{bit.offset}]")
+            if name not in taken:
+                taken.add(name)
+                renames.append((cell, name))
+        for cell, name in renames:
+            module.rename(cell, ys.IdString(name))
+        renamed += len(renames)
+    return renamed
+
+
+def _child(stage, request):
+    from pyosys import libyosys as ys
+
+    design = ys.Design()
+    stages = {}
+
+    def run(command, key):
+        started = time.monotonic()
+        ys.run_pass(command, design)
+        stages[key] = stages.get(key, 0.0) + time.monotonic() - started
+
+    result = {"stage": stage, "passes": stages}
+    if stage == "generic":
+        run(f"read_verilog {request['verilog']}", "read_verilog")
+        run(f"hierarchy -check -top {request['top']}", "hierarchy")
+        run(f"synth -top {request['top']} -noabc", "synth")
+        run("write_rtlil generic.il", "write_rtlil")
+    else:
+        run("read_rtlil generic.il", "read_rtlil")
+        if stage == "cells":
+            liberty = request["liberty"]
+            sequential = read_liberty(liberty).sequential
+            Path("abc.constr").write_text(
+                f"set_driving_cell {ABC_CONSTRAINTS['driving_cell']}\n"
+                f"set_load {ABC_CONSTRAINTS['load_pf']}\n")
+            run(f"dfflibmap -liberty {liberty}", "dfflibmap")
+            run(f"abc -liberty {liberty} -constr abc.constr -D {request['delay_ps']}", "abc")
+            run("opt_clean", "opt_clean")
+            started = time.monotonic()
+            result["flip_flops_named"] = _name_flip_flops(ys, design, sequential)
+            stages["name_flip_flops"] = time.monotonic() - started
+            run(f"tee -q -o cells.stat.json stat -liberty {liberty} -json", "stat")
+            run("write_verilog -noattr -noexpr netlist.v", "write_verilog")
+            result["netlist"] = str(Path("netlist.v").resolve())
+        else:
+            run("dfflegalize -cell $_DFF_P_ 01", "dfflegalize")
+            run("abc -g cmos2", "abc")
+            run("opt_clean", "opt_clean")
+            run("tee -q -o cmos.stat.json stat -tech cmos -json", "stat")
+        result["yosys_stat"] = json.loads(Path(f"{stage}.stat.json").read_text())["design"]
+        result["modules"] = _modules(ys, design)
+    return result
+
+
+if __name__ == "__main__":
+    _stage, _request, _result = sys.argv[1:4]
+    _output = _child(_stage, json.loads(Path(_request).read_text()))
+    Path(_result).write_text(json.dumps(_output, indent=1) + "\n")
