@@ -46,6 +46,8 @@ def rng(seed):
 # pytest-xdist workers finish together instead of one waiting on a long test at the end.
 _COSTS = {"test_core[default-icarus]": 300, "test_core[default-verilator]": 180,
           "test_core[int8-verilator]": 120, "test_core[int8-icarus]": 120,
+          "test_dense_core[default-verilator]": 150, "test_dense_core[default-icarus]": 120,
+          "test_dense_core_lint[default]": 60,
           "test_accumulator_verilog[default-verilator]": 90,
           "test_accumulator_verilog[int8-verilator]": 60, "test_core_lint[default]": 60,
           "test_core_lint[int8]": 40}

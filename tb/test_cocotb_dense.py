@@ -16,9 +16,10 @@ pytestmark = pytest.mark.cocotb
 TILES = {
     ("small", "verilator"): (100, 20), ("small", "icarus"): (100, 20),
     ("small-fp16", "verilator"): (100, 20), ("small-fp16", "icarus"): (100, 20),
-    ("int8", "verilator"): (40, 8), ("int8", "icarus"): (8, 2),
-    ("default", "verilator"): (40, 8), ("default", "icarus"): (6, 2),
+    ("int8", "verilator"): (100, 16), ("int8", "icarus"): (24, 4),
+    ("default", "verilator"): (100, 16), ("default", "icarus"): (12, 4),
 }
+SOAK_TILES = 1000
 
 
 def run_dense_tests(preset_name, simulator, seed, tiles, stall_tiles, testcase=None):
@@ -46,4 +47,16 @@ def test_dense_core(preset_name, simulator, seed):
                             "special_values", "unsupported_commands"}
     assert summary["random_tiles"]["tiles"] == tiles
     assert summary["random_tiles"]["dense_tile_cycles"] == preset(preset_name).dense_tile_issues
+    print(json.dumps(results, indent=1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset_name", ["small", "small-fp16", "int8", "default"])
+def test_dense_core_soak(preset_name, seed):
+    """`make soak`: 1,000 random dense tiles per preset (and 100 with stalls)."""
+    results = run_dense_tests(preset_name, "verilator", seed, SOAK_TILES, SOAK_TILES // 10,
+                              testcase=["random_tiles", "random_tiles_with_stalls"])
+    summary = {entry["test"]: entry for entry in results}
+    assert summary["random_tiles"]["tiles"] == SOAK_TILES
+    assert summary["random_tiles"]["mismatches"] == 0
     print(json.dumps(results, indent=1))
