@@ -168,6 +168,12 @@ def build_parser():
     demo.add_argument("-o", "--output", default="build/demo", metavar="DIR",
                       help="output folder (default: build/demo)")
     demo.set_defaults(run=_cmd_demo)
+
+    from .area import add_area_command
+    from .fpga import add_fpga_command
+
+    add_area_command(commands)
+    add_fpga_command(commands)
     return parser
 
 

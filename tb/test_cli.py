@@ -10,7 +10,7 @@ import pytest
 from dstc.gen.cli import build_parser, main
 from dstc.sim.config import DstcConfig, preset
 
-SUBCOMMANDS = ["presets", "generate", "isa", "sim", "bench", "demo"]
+SUBCOMMANDS = ["presets", "generate", "isa", "sim", "bench", "demo", "area", "fpga"]
 
 
 def test_every_subcommand_has_help(capsys):
