@@ -441,8 +441,9 @@ def markdown(results):
         [[row["design"], row["stage"], f"{row['seconds']:.1f}",
           _fmt(row["peak_rss_mb"])] for entry in designs.values() for row in entry["stages"]]))
     out.append(f"\nWall time {results['wall_seconds']:.1f} s (stages of different designs "
-               f"overlap). Memory is the peak resident size of the process that ran the stage "
-               f"(for `verilog` and `dedup`, of `dstc area` itself).\n")
+               f"overlap). Memory: the largest sum of the resident sizes of the stage's "
+               f"processes (yosys and the abc it starts), sampled every 0.2 s; for `verilog` and "
+               f"`dedup`, the peak of the `dstc area` process itself so far.\n")
     return "".join(out)
 
 
@@ -484,7 +485,7 @@ def chart(results, path):
     for x, total in enumerate(bottoms):
         axes.annotate(f"{total:.3f}", (x, total), ha="center", va="bottom",
                       xytext=(0, 2), textcoords="offset points")
-    axes.set_ylabel("area (mm$^2$, OSU 0.18 um cells)")
+    axes.set_ylabel(f"area (mm$^2$, {Path(results['liberty']).stem})")
     axes.set_title(f"dstc area: {results['name'] or 'configuration'}")
     axes.set_ylim(0, max(bottoms) * 1.12 if max(bottoms) > 0 else 1)
     handles, labels = axes.get_legend_handles_labels()

@@ -10,8 +10,10 @@ the kept module, which is the first of its class in file order; instance names, 
 instance paths, are unchanged.
 
 Contract: the result describes the same circuit. Synthesis without flattening optimises each
-module alone, so it gives every copy the same netlist: merging changes its area and timing by
-nothing and its run time by a lot.
+module alone, so merging changes what it does to a copy only through the names yosys gives
+its internal cells, to which abc's mapping is slightly sensitive (on the small core: 0.1% of
+the total area, up to 1% on one block, the same as on blocks that no merging touches); the
+run time drops by the number of copies.
 """
 
 import hashlib

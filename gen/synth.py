@@ -34,8 +34,10 @@ __all__ = ["LIBERTY_ENV", "LibertyMissing", "SynthError", "Liberty", "ABC_CONSTR
 LIBERTY_ENV = "DSTC_LIBERTY"
 _LIBERTY_DEFAULT = Path(sys.prefix) / "share" / "osu018" / "osu018_stdcells.lib"
 
-#: Driving cell of every module input and load (pF) on every module output, for abc's
-#: buffering and sizing and for the static timing of the top level.
+#: Driving cell of every module input and load on every module output, for abc's buffering
+#: and sizing (``-constr``) and for the static timing of the top level. The load is in the
+#: Liberty file's unit for OpenSTA (pF for OSU018); yosys documents abc's unit as fF, but on
+#: the small core no value from 0.02 to 20 changed abc's mapping.
 ABC_CONSTRAINTS = {"driving_cell": "INVX1", "load_pf": 0.02}
 
 #: Transistors of yosys' ``abc -g cmos2`` gates and of a plain flip-flop: yosys'
@@ -112,9 +114,9 @@ def run_stage(stage, work_dir, **request):
     """
     if stage not in STAGES:
         raise ValueError(f"stage {stage!r}: must be one of {', '.join(STAGES)}")
-    work_dir = Path(work_dir)
+    work_dir = Path(work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    request = {key: str(value) if isinstance(value, Path) else value
+    request = {key: str(value.resolve()) if isinstance(value, Path) else value
                for key, value in request.items()}
     request_path = work_dir / f"{stage}.request.json"
     result_path = work_dir / f"{stage}.result.json"
@@ -129,19 +131,47 @@ def run_stage(stage, work_dir, **request):
         raise SynthError(f"yosys stage {stage} failed (exit code {code}); "
                          f"log {log_path}, last lines:\n{tail}")
     result = json.loads(result_path.read_text())
-    result.update(seconds=seconds, peak_rss_mb=peak, log=str(log_path))
+    result.update(seconds=seconds, peak_rss_mb=max(peak, result.get("vm_hwm_mb", 0.0)),
+                  log=str(log_path))
     return result
 
 
-def run_measured(command, log_path, cwd):
+def run_measured(command, log_path, cwd, interval=0.2):
     """Run ``command`` in ``cwd`` with its output to ``log_path``. Returns ``(exit code,
-    seconds, peak resident memory in MB)`` of the process (and its children)."""
+    seconds, peak memory in MB)``, the memory being the largest sum of the resident sizes of
+    the process and its descendants (abc runs beside yosys), sampled every ``interval`` s."""
     started = time.monotonic()
+    peak = 0
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
-        _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, time.monotonic() - started, usage.ru_maxrss / 1024
+        while process.poll() is None:
+            peak = max(peak, _tree_rss(process.pid))
+            time.sleep(interval)
+    return process.returncode, time.monotonic() - started, peak / 2**20
+
+
+def _tree_rss(root):
+    """Resident bytes of process ``root`` and its descendants (from ``/proc``)."""
+    parents, resident = {}, {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    text = stat.read()
+            except OSError:
+                continue
+            fields = text[text.rindex(")") + 2:].split()  # fields from the 3rd (state) on
+            parents[int(entry.name)] = int(fields[1])
+            resident[int(entry.name)] = int(fields[21]) * _PAGE
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += resident.get(pid, 0)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return total
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 # ---- the child process -------------------------------------------------------------------
@@ -224,7 +254,9 @@ def _child(stage, request):
             result["flip_flops_named"] = _name_flip_flops(ys, design, sequential)
             stages["name_flip_flops"] = time.monotonic() - started
             run(f"tee -q -o cells.stat.json stat -liberty {liberty} -json", "stat")
-            run("write_verilog -noattr -noexpr netlist.v", "write_verilog")
+            # OpenSTA's Verilog reader takes no concatenation on the left of an assign
+            run("setundef -zero", "setundef")
+            run("write_verilog -noattr -noexpr -simple-lhs netlist.v", "write_verilog")
             result["netlist"] = str(Path("netlist.v").resolve())
         else:
             run("dfflegalize -cell $_DFF_P_ 01", "dfflegalize")
@@ -233,6 +265,10 @@ def _child(stage, request):
             run("tee -q -o cmos.stat.json stat -tech cmos -json", "stat")
         result["yosys_stat"] = json.loads(Path(f"{stage}.stat.json").read_text())["design"]
         result["modules"] = _modules(ys, design)
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                result["vm_hwm_mb"] = int(line.split()[1]) / 1024
     return result
 
 
