@@ -19,7 +19,7 @@ def _ports(core, flow):
 
 class FpgaHarness(wiring.Component):
     """Wraps ``core`` (a component with a ``cmd`` stream in and an ``rsp`` stream out) so that
-    every one of its ports is driven or observed through six pins, and synthesis can remove none
+    every one of its ports is driven or observed through seven pins, and synthesis can remove none
     of its logic.
 
     * Input chain: ``in_width`` flip-flops (``sdi`` shifted in at the top, LSB first, while

@@ -162,16 +162,23 @@ def test_markdown_rows():
               "synth": {"lut": 13283, "ff": 2341, "dsp": 9, "bram": 0}, "over": {},
               "placed": {"lut": 13333, "ff": 2341, "dsp": 9, "bram": 0},
               "available": {"lut": 83640, "ff": 83640, "dsp": 156, "bram": 208},
-              "fmax_mhz": 45.57, "harness": harness, "wall_seconds": 292.0}
+              "fmax_mhz": 45.57, "harness": harness, "wall_seconds": 292.0,
+              "register_bits_rtl": 2342, "accumulator_bits": 1024,
+              "core_synth": {"lut": 12938, "ff": 1843, "dsp": 9, "bram": 0}}
     too_big = {"config": "default", "design": "dstc", "device": "LFE5U-85F",
                "status": "does not fit", "synth": {"lut": 400000, "ff": 40000, "dsp": 0,
                                                    "bram": 0},
                "over": {"lut": {"needed": 400000, "available": 83640}}, "harness": harness,
-               "wall_seconds": 3600.0}
-    text = markdown([placed, too_big])
+               "wall_seconds": 3600.0, "register_bits_rtl": 40001, "accumulator_bits": 32768,
+               "core_synth": {"lut": 399655, "ff": 39502, "dsp": 0, "bram": 0}}
+    failed = {"config": "default", "design": "dense", "device": "LFE5U-85F",
+              "status": "synthesis failed", "harness": harness, "wall_seconds": 60.0}
+    text = markdown([placed, too_big, failed])
+    assert "| default | dense | LFE5U-85F | synthesis failed | - |" in text
     assert "| small | dstc | LFE5U-85F | ok | 13,283 | 13,333 / 83,640 | 2,341 | 9 | 0 | 45.6 |" \
         in text
     assert "| does not fit (lut 4.8x) | 400,000 | - | 40,000 |" in text
+    assert "| small | dstc | 2,342 | 2,341 | 498 | 1,843 | 1,024 | 12,938 |" in text
 
 
 def test_command_line_options():
