@@ -6,6 +6,7 @@
 # headers that Verilator's FST waveform writer compiles against.
 #   make area   standard-cell area and timing of the sparse core and its dense baseline
 #               (`make tech` fetches the OSU 0.18 um Liberty file and installs OpenSTA).
+#   make fpga   ECP5 (ULX3S-85F) resources and Fmax of both cores.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -14,12 +15,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: all demo test lint soak bench generate area tools tech venv clean help
+.PHONY: all demo test lint soak bench generate area fpga tools tech venv clean help
 
 all: test
 
 help:
-	@echo "make demo | test | lint | soak | bench | generate | area | tech | clean"
+	@echo "make demo | test | lint | soak | bench | generate | area | fpga | tech | clean"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +83,11 @@ generate: $(STAMP)
 
 area: $(STAMP) tech
 	$(BIN)/dstc area --preset default --design both
+
+# ECP5 place-and-route of both cores (`make fpga FPGA_PRESET=default` to try another preset).
+FPGA_PRESET ?= small-fp16
+fpga: $(STAMP)
+	$(BIN)/dstc fpga --preset $(FPGA_PRESET) --design both
 
 demo: $(STAMP) tools
 	$(BIN)/dstc demo
