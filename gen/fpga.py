@@ -377,10 +377,10 @@ def run_fpga(config, designs, out_dir, board="ulx3s-85f", clock_mhz=50.0, name=N
         row["config"] = name
         rows.append(row)
         say(f"  {design}: {row['status']} in {row['wall_seconds']:.0f} s")
-    results = {"config": json.loads(config.to_json()), "name": name, "board": board,
-               "rows": rows}
-    (out_dir / "fpga.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out_dir / "fpga.md").write_text(markdown(rows))
+        results = {"config": json.loads(config.to_json()), "name": name, "board": board,
+                   "rows": rows}
+        (out_dir / "fpga.json").write_text(json.dumps(results, indent=2) + "\n")
+        (out_dir / "fpga.md").write_text(markdown(rows))
     say(f"wrote {out_dir / 'fpga.json'} and {out_dir / 'fpga.md'}")
     return rows
 
