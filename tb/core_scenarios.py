@@ -3,7 +3,8 @@
 Every scenario is a list of :mod:`dstc.sim.isa` commands built from a seed; ``check_run``
 compares what the RTL did (``dstc.gen.core_driver.CoreRun``) with :class:`CoreModel`: every
 response bit for bit, the error flags, the counters and, when nothing stalled, the cycle in
-which each command was accepted and the total cycle count.
+which each command was accepted and the total cycle count. Its parts ``check_responses``
+and ``check_status`` also check the dense baseline (``dense_scenarios.check_dense_run``).
 """
 
 import itertools
@@ -31,7 +32,7 @@ from dstc.sim.program import random_operands
 
 __all__ = ["DENSITIES", "random_values", "random_tile_program", "structured_program",
            "dense_program", "malformed_programs", "worked_example_program", "check_run",
-           "tile_occupancies"]
+           "check_responses", "check_status", "tile_occupancies"]
 
 #: Densities of each side swept by the random tile tests.
 DENSITIES = (0.0, 0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
@@ -196,25 +197,40 @@ def check_run(config, commands, run, timing=True):
     """Compare a :class:`~dstc.gen.core_driver.CoreRun` with the golden model; returns the
     model (for further checks). Raises ``AssertionError`` with the first differences."""
     model = CoreModel(config)
-    arith = Arithmetic(config)
     expected_cycles, expected = model.run(commands)
-    assert len(run.responses) == len(expected), \
-        f"{len(run.responses)} response beats, expected {len(expected)}"
-    for index, (got, want) in enumerate(zip(run.responses, expected, strict=True)):
+    check_responses(config, run.responses, expected, fields=("encoded", "count", "bitmap"))
+    check_status(commands, run, model, model.all_counters, expected_cycles, timing)
+    return model
+
+
+def check_responses(config, responses, expected, fields=()):
+    """Each response beat equals the model's: ``row``, ``last``, the attributes named in
+    ``fields`` and the accumulator values, bit for bit. Raises ``AssertionError`` naming the
+    first beat that differs."""
+    arith = Arithmetic(config)
+    assert len(responses) == len(expected), \
+        f"{len(responses)} response beats, expected {len(expected)}"
+    for index, (got, want) in enumerate(zip(responses, expected, strict=True)):
         got_bits = arith.to_bits(got.values, config.accum)
         want_bits = arith.to_bits(want.values, config.accum)
-        same = (got.row == want.row and got.last == want.last and got.encoded == want.encoded
-                and got.count == want.count and np.array_equal(got.bitmap, want.bitmap)
-                and np.array_equal(got_bits, want_bits))
-        if not same:
+        differ = [f"{name} {getattr(got, name)} vs {getattr(want, name)}"
+                  for name in ("row", "last", *fields)
+                  if not np.array_equal(getattr(got, name), getattr(want, name))]
+        if differ or not np.array_equal(got_bits, want_bits):
             bad = np.flatnonzero(got_bits != want_bits)[:8]
+            values = (f"values at {bad.tolist()}: {[hex(int(v)) for v in got_bits[bad]]} vs "
+                      f"{[hex(int(v)) for v in want_bits[bad]]}")
             raise AssertionError(
-                f"response {index} (row {want.row}) differs: count {got.count} vs "
-                f"{want.count}, values at {bad.tolist()}: "
-                f"{[hex(int(v)) for v in got_bits[bad]]} vs "
-                f"{[hex(int(v)) for v in want_bits[bad]]}")
+                f"response {index} (row {want.row}) differs: {'; '.join([*differ, values])}")
+
+
+def check_status(commands, run, model, counters, expected_cycles, timing=True):
+    """The run's error flags and counters equal those of ``model`` (which has run
+    ``commands``; ``counters`` are its counters as the outputs show them). With ``timing``
+    (nothing stalled) so do ``cycles_busy``, the accept cycle of every command
+    (``expected_cycles``) and the finish cycle."""
     assert run.errors == model.errors, f"errors {run.errors:#x}, expected {model.errors:#x}"
-    for name, value in model.all_counters.items():
+    for name, value in counters.items():
         if name == "cycles_busy" and not timing:
             continue
         assert run.counters[name] == value, f"{name} {run.counters[name]}, expected {value}"
@@ -227,7 +243,6 @@ def check_run(config, commands, run, timing=True):
                 f"{run.accept_cycles[index]}, the model says {expected_cycles[index]}")
         assert run.cycles == model.finish_cycle, \
             f"run took {run.cycles} cycles, the model says {model.finish_cycle}"
-    return model
 
 
 def tile_occupancies(config, commands, accept_cycles):

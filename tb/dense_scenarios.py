@@ -2,9 +2,8 @@
 with :class:`~dstc.sim.dense_model.DenseCoreModel`, bit for bit and cycle for cycle."""
 
 import numpy as np
-from core_scenarios import DENSITIES, random_values
+from core_scenarios import DENSITIES, check_responses, check_status, random_values
 
-from dstc.sim.arith import Arithmetic
 from dstc.sim.dense_model import DOT_LENGTH, DenseCoreModel
 from dstc.sim.isa import (
     Clear,
@@ -110,32 +109,7 @@ def check_dense_run(config, commands, run, timing=True):
     """Compare a :class:`~dstc.gen.core_driver.CoreRun` of the dense baseline with the
     model; returns the model. Raises ``AssertionError`` naming the first difference."""
     model = DenseCoreModel(config)
-    arith = Arithmetic(config)
     expected_cycles, expected = model.run(commands)
-    assert len(run.responses) == len(expected), \
-        f"{len(run.responses)} response beats, expected {len(expected)}"
-    for index, (got, want) in enumerate(zip(run.responses, expected, strict=True)):
-        got_bits = arith.to_bits(got.values, config.accum)
-        want_bits = arith.to_bits(want.values, config.accum)
-        if not (got.row == want.row and got.last == want.last
-                and np.array_equal(got_bits, want_bits)):
-            bad = np.flatnonzero(got_bits != want_bits)[:8]
-            raise AssertionError(
-                f"response {index} (row {want.row}) differs at {bad.tolist()}: "
-                f"{[hex(int(v)) for v in got_bits[bad]]} vs "
-                f"{[hex(int(v)) for v in want_bits[bad]]}")
-    assert run.errors == model.errors, f"errors {run.errors:#x}, expected {model.errors:#x}"
-    for name, value in model.counters.items():
-        if name == "cycles_busy" and not timing:
-            continue
-        assert run.counters[name] == value, f"{name} {run.counters[name]}, expected {value}"
-    if timing:
-        if run.accept_cycles != expected_cycles:
-            index = next(i for i, (g, w) in enumerate(zip(run.accept_cycles, expected_cycles,
-                                                          strict=True)) if g != w)
-            raise AssertionError(
-                f"command {index} ({type(commands[index]).__name__}) accepted in cycle "
-                f"{run.accept_cycles[index]}, the model says {expected_cycles[index]}")
-        assert run.cycles == model.finish_cycle, \
-            f"run took {run.cycles} cycles, the model says {model.finish_cycle}"
+    check_responses(config, run.responses, expected)
+    check_status(commands, run, model, model.counters, expected_cycles, timing)
     return model

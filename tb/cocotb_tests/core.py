@@ -5,13 +5,11 @@ DSTC_STALL_TILES (random tiles with random command gaps and response backpressur
 DSTC_REPORT (a JSON-lines file that receives one summary per test).
 """
 
-import json
 import os
-import time
-from pathlib import Path
 
 import cocotb
 import numpy as np
+from command_bench import CONFIG, SEED, report, seeded_rng, timed_run
 from core_scenarios import (
     check_run,
     dense_program,
@@ -22,30 +20,7 @@ from core_scenarios import (
     worked_example_program,
 )
 
-from dstc.gen.core_driver import reset_core, run_commands
-from dstc.sim.config import preset
 from dstc.sim.isa import Dense, Drain, Spwmma
-
-CONFIG = preset(os.environ.get("DSTC_PRESET", "small"))
-SEED = int(os.environ.get("DSTC_SEED", "1"))
-
-
-def _rng(salt):
-    return np.random.default_rng([SEED, salt])
-
-
-def _report(dut, **fields):
-    dut._log.info(" ".join(f"{key}={value}" for key, value in fields.items()))
-    if os.environ.get("DSTC_REPORT"):
-        with Path(os.environ["DSTC_REPORT"]).open("a") as report:
-            report.write(json.dumps(fields) + "\n")
-
-
-async def _run(dut, commands, **stalls):
-    await reset_core(dut)
-    started = time.monotonic()
-    run = await run_commands(dut, CONFIG, commands, **stalls)
-    return run, time.monotonic() - started
 
 
 @cocotb.test()
@@ -53,78 +28,78 @@ async def drain_after_reset(dut):
     """First test of the simulation: draining a tile nothing wrote since time 0 gives zeros
     (not X: Icarus leaves `always @*` logic X until an input changes)."""
     commands = [Drain(), Drain(relu=True, encode=True)]
-    run, _ = await _run(dut, commands)
+    run, _ = await timed_run(dut, commands)
     check_run(CONFIG, commands, run, timing=True)
-    _report(dut, test="drain_after_reset", mismatches=0)
+    report(dut, test="drain_after_reset", mismatches=0)
 
 
 @cocotb.test()
 async def random_tiles(dut):
     """Random tiles over the density grid: bit-exact and cycle-exact (every command)."""
     tiles = int(os.environ.get("DSTC_TILES", "16"))
-    commands = random_tile_program(_rng(1), CONFIG, tiles)
-    run, seconds = await _run(dut, commands)
+    commands = random_tile_program(seeded_rng(1), CONFIG, tiles)
+    run, seconds = await timed_run(dut, commands)
     check_run(CONFIG, commands, run, timing=True)
     pairs = tile_occupancies(CONFIG, commands, run.accept_cycles)
     assert pairs and all(measured == predicted for measured, predicted in pairs), pairs
-    _report(dut, test="random_tiles", seed=SEED, tiles=tiles, mismatches=0,
-            cycles=run.cycles, occupancy_checked=len(pairs), seconds=round(seconds, 3),
-            ohmma=run.counters["ohmma_issued"])
+    report(dut, test="random_tiles", seed=SEED, tiles=tiles, mismatches=0,
+           cycles=run.cycles, occupancy_checked=len(pairs), seconds=round(seconds, 3),
+           ohmma=run.counters["ohmma_issued"])
 
 
 @cocotb.test()
 async def random_tiles_with_stalls(dut):
     """Random gaps on the command stream and backpressure on responses: same results."""
     tiles = int(os.environ.get("DSTC_STALL_TILES", "8"))
-    commands = random_tile_program(_rng(2), CONFIG, tiles)
-    run, seconds = await _run(dut, commands, rng=_rng(3), gap_probability=0.3,
-                              stall_probability=0.4)
+    commands = random_tile_program(seeded_rng(2), CONFIG, tiles)
+    run, seconds = await timed_run(dut, commands, rng=seeded_rng(3), gap_probability=0.3,
+                                   stall_probability=0.4)
     check_run(CONFIG, commands, run, timing=False)
-    _report(dut, test="random_tiles_with_stalls", seed=SEED, tiles=tiles, mismatches=0,
-            cycles=run.cycles, seconds=round(seconds, 3))
+    report(dut, test="random_tiles_with_stalls", seed=SEED, tiles=tiles, mismatches=0,
+           cycles=run.cycles, seconds=round(seconds, 3))
 
 
 @cocotb.test()
 async def structured_tiles(dut):
     """Empty tile, one nonzero, full rows/columns, all chunks full, specials, drain modes."""
-    commands = structured_program(_rng(4), CONFIG)
-    run, seconds = await _run(dut, commands)
+    commands = structured_program(seeded_rng(4), CONFIG)
+    run, seconds = await timed_run(dut, commands)
     check_run(CONFIG, commands, run, timing=True)
-    _report(dut, test="structured_tiles", seed=SEED,
-            tiles=sum(isinstance(c, Spwmma) for c in commands), mismatches=0,
-            cycles=run.cycles, seconds=round(seconds, 3))
+    report(dut, test="structured_tiles", seed=SEED,
+           tiles=sum(isinstance(c, Spwmma) for c in commands), mismatches=0,
+           cycles=run.cycles, seconds=round(seconds, 3))
 
 
 @cocotb.test()
 async def dense_mode(dut):
     """Dense k-steps at full throughput: a dense tile takes dense_tile_issues cycles."""
-    commands = dense_program(_rng(5), CONFIG, tiles=2)
-    run, seconds = await _run(dut, commands)
+    commands = dense_program(seeded_rng(5), CONFIG, tiles=2)
+    run, seconds = await timed_run(dut, commands)
     check_run(CONFIG, commands, run, timing=True)
     dense = [i for i, c in enumerate(commands) if isinstance(c, Dense)]
     second = dense[CONFIG.k_chunk]
     measured = run.accept_cycles[second] - run.accept_cycles[dense[0]]
     assert measured == CONFIG.dense_tile_issues, measured
-    _report(dut, test="dense_mode", seed=SEED, dense_tile_cycles=measured, mismatches=0,
-            seconds=round(seconds, 3))
+    report(dut, test="dense_mode", seed=SEED, dense_tile_cycles=measured, mismatches=0,
+           seconds=round(seconds, 3))
 
 
 @cocotb.test()
 async def malformed_commands(dut):
     """Each malformed command: its flag, nothing else changed, no hang."""
-    for name, (commands, flags, _) in malformed_programs(_rng(6), CONFIG).items():
-        run, _ = await _run(dut, commands)
+    for name, (commands, flags, _) in malformed_programs(seeded_rng(6), CONFIG).items():
+        run, _ = await timed_run(dut, commands)
         model = check_run(CONFIG, commands, run, timing=True)
         assert run.errors == int(flags) == model.errors, name
-    _report(dut, test="malformed_commands", seed=SEED, programs=len(malformed_programs(
-        _rng(6), CONFIG)), mismatches=0)
+    report(dut, test="malformed_commands", seed=SEED, programs=len(malformed_programs(
+        seeded_rng(6), CONFIG)), mismatches=0)
 
 
 @cocotb.test(skip=CONFIG.tile_m != 8 or CONFIG.operand.is_float)
 async def worked_example(dut):
     """The worked example of docs/isa.md, cycle by cycle (small preset)."""
     commands, accept, finish, tile = worked_example_program(CONFIG)
-    run, _ = await _run(dut, commands)
+    run, _ = await timed_run(dut, commands)
     check_run(CONFIG, commands, run, timing=True)
     assert run.accept_cycles == accept and run.cycles == finish
     assert np.array_equal(np.array([r.values for r in run.responses]), tile)

@@ -5,13 +5,10 @@ DSTC_STALL_TILES (with random command gaps and response backpressure) and DSTC_R
 JSON-lines file that receives one summary per test).
 """
 
-import json
 import os
-import time
-from pathlib import Path
 
 import cocotb
-import numpy as np
+from command_bench import CONFIG, SEED, report, seeded_rng, timed_run
 from dense_scenarios import (
     check_dense_run,
     dense_tile_operands,
@@ -20,34 +17,22 @@ from dense_scenarios import (
     unsupported_program,
 )
 
-from dstc.gen.core_driver import reset_core, run_commands
 from dstc.gen.wire import DenseCommandEncoder
 from dstc.hw.dense_core import DENSE_COUNTERS
-from dstc.sim.config import preset
 from dstc.sim.dense_model import DOT_LENGTH, DenseGeometry
 from dstc.sim.isa import Clear, DenseGroup, Drain, dense_group_commands
 
-CONFIG = preset(os.environ.get("DSTC_PRESET", "small"))
-SEED = int(os.environ.get("DSTC_SEED", "1"))
-
 
 def _rng(salt):
-    return np.random.default_rng([SEED, salt, 0xDE])
-
-
-def _report(dut, **fields):
-    dut._log.info(" ".join(f"{key}={value}" for key, value in fields.items()))
-    if os.environ.get("DSTC_REPORT"):
-        with Path(os.environ["DSTC_REPORT"]).open("a") as report:
-            report.write(json.dumps(fields) + "\n")
+    """A generator for ``salt``, its stream apart from those of the core's tests."""
+    return seeded_rng(salt, 0xDE)
 
 
 async def _run(dut, commands, **stalls):
-    await reset_core(dut)
-    started = time.monotonic()
-    run = await run_commands(dut, CONFIG, commands, encoder=DenseCommandEncoder(CONFIG),
-                             counters=DENSE_COUNTERS, **stalls)
-    return run, time.monotonic() - started
+    """:func:`~command_bench.timed_run` with the dense baseline's command encoding and
+    counters."""
+    return await timed_run(dut, commands, encoder=DenseCommandEncoder(CONFIG),
+                           counters=DENSE_COUNTERS, **stalls)
 
 
 @cocotb.test()
@@ -58,7 +43,7 @@ async def drain_after_reset(dut):
         *dense_tile_operands(_rng(6), CONFIG, 0.0, 0.0), DOT_LENGTH), Drain()]
     run, _ = await _run(dut, commands)
     check_dense_run(CONFIG, commands, run, timing=True)
-    _report(dut, test="drain_after_reset", mismatches=0)
+    report(dut, test="drain_after_reset", mismatches=0)
 
 
 @cocotb.test()
@@ -74,8 +59,8 @@ async def random_tiles(dut):
     tile_cycles = run.accept_cycles[groups[per_tile]] - run.accept_cycles[groups[0]]
     if groups[per_tile] - groups[0] == per_tile:
         assert tile_cycles == CONFIG.dense_tile_issues, tile_cycles
-    _report(dut, test="random_tiles", seed=SEED, tiles=tiles, mismatches=0, cycles=run.cycles,
-            dense_tile_cycles=tile_cycles, seconds=round(seconds, 3))
+    report(dut, test="random_tiles", seed=SEED, tiles=tiles, mismatches=0, cycles=run.cycles,
+           dense_tile_cycles=tile_cycles, seconds=round(seconds, 3))
 
 
 @cocotb.test()
@@ -86,8 +71,8 @@ async def random_tiles_with_stalls(dut):
     run, seconds = await _run(dut, commands, rng=_rng(3), gap_probability=0.3,
                               stall_probability=0.4)
     check_dense_run(CONFIG, commands, run, timing=False)
-    _report(dut, test="random_tiles_with_stalls", seed=SEED, tiles=tiles, mismatches=0,
-            cycles=run.cycles, seconds=round(seconds, 3))
+    report(dut, test="random_tiles_with_stalls", seed=SEED, tiles=tiles, mismatches=0,
+           cycles=run.cycles, seconds=round(seconds, 3))
 
 
 @cocotb.test()
@@ -96,8 +81,8 @@ async def special_values(dut):
     commands = special_dense_program(_rng(4), CONFIG)
     run, seconds = await _run(dut, commands)
     check_dense_run(CONFIG, commands, run, timing=True)
-    _report(dut, test="special_values", seed=SEED, mismatches=0, cycles=run.cycles,
-            seconds=round(seconds, 3))
+    report(dut, test="special_values", seed=SEED, mismatches=0, cycles=run.cycles,
+           seconds=round(seconds, 3))
 
 
 @cocotb.test()
@@ -107,4 +92,4 @@ async def unsupported_commands(dut):
     run, _ = await _run(dut, commands)
     model = check_dense_run(CONFIG, commands, run, timing=True)
     assert run.errors == int(flags) == model.errors
-    _report(dut, test="unsupported_commands", seed=SEED, mismatches=0)
+    report(dut, test="unsupported_commands", seed=SEED, mismatches=0)
