@@ -83,6 +83,12 @@ _NEXTPNR_OPTIONS = ["--seed", "1", "--timing-allow-fail", "--router", "router2"]
 #: are filled in as in the default script.
 FAST_LUT_MAPPING = "+&st;&dc2;&if,{W},{D},-v;&ps,-l"
 
+# With the fast mapping, shifts become multiplexers before synth_ecp5, whose `share` pass
+# otherwise tries each pair of the fp32 adders' 384 shifters with SAT: it had not finished
+# after 25 minutes on the default preset's dense core. Sharing could only merge shifters
+# that are never active together; the fit check goes without it.
+_LOWER_SHIFTS = "techmap -map +/techmap.v t:$shl t:$shr t:$sshl t:$sshr"
+
 
 class _BoardTop(Elaboratable):
     """The harness on board pins; the platform's default clock drives the ``sync`` domain."""
@@ -207,14 +213,14 @@ def _synthesize(build_dir, say, native=False):
 def _prepare(top, platform, build_dir, extra_files=(), fast_lut_mapping=False):
     """Write the platform's build files for ``top`` into ``build_dir``: ``top.il`` (RTLIL),
     ``top.ys`` (register statistics after ``proc``, ``synth_ecp5``, mapped statistics),
-    ``top.lpf``. ``fast_lut_mapping`` sets :data:`FAST_LUT_MAPPING` as ABC9's script and
-    turns off ABC's equivalence check of the mapping.
+    ``top.lpf``. ``fast_lut_mapping`` sets :data:`FAST_LUT_MAPPING` as ABC9's script, turns
+    off ABC's equivalence check of the mapping and lowers shifts before synthesis.
     Returns the generation time in seconds."""
     started = time.monotonic()
     for name, text in extra_files:
         platform.add_file(name, text)
     mapping = (f"scratchpad -set abc9.script {FAST_LUT_MAPPING}\n"
-               f"scratchpad -set abc9.verify 0\n" if fast_lut_mapping else "")
+               f"scratchpad -set abc9.verify 0\n{_LOWER_SHIFTS}\n" if fast_lut_mapping else "")
     plan = platform.build(
         top, name=_TOP, do_build=False,
         script_after_read=f"hierarchy -top {_TOP}\nproc\nflatten\n{mapping}"
