@@ -234,9 +234,10 @@ def test_synthesis_falls_back_to_pyosys(tmp_path, monkeypatch):
 
 
 def test_fast_lut_mapping_stops_after_synthesis(tmp_path):
-    """``--fast-lut-mapping --native-yosys`` on the small sparse core (about 30 s): ABC9
-    runs the light script, the core fits and is not placed, its flip-flops are all kept,
-    and the reports say how it was mapped and keep an earlier run's dense row."""
+    """``--fast-lut-mapping --native-yosys`` on the small sparse core (about 30 s): shifts
+    are lowered before `share`, ABC9 runs the light script, the core fits and is not placed,
+    its flip-flops are all kept, and the reports say how it was mapped and keep an earlier
+    run's dense row."""
     config = preset("small")
     earlier = {"config": "small", "design": "dense", "device": "LFE5U-85F",
                "status": "synthesis failed", "wall_seconds": 1.0,
@@ -250,6 +251,7 @@ def test_fast_lut_mapping_stops_after_synthesis(tmp_path):
     assert row["accumulator_kept"] and "pnr_seconds" not in row
     log = (tmp_path / "dstc" / "core" / "top.rpt").read_text()
     assert "ABC: + &dc2" in log and not any(step in log for step in ("&dch", "&sweep", "&verify"))
+    assert "may be considered for resource sharing" not in log  # shifts lowered first
     assert not (tmp_path / "dstc" / "core" / "nextpnr.log").exists()
     report = json.loads((tmp_path / "fpga.json").read_text())
     assert [r["design"] for r in report["rows"]] == ["dstc", "dense"]
