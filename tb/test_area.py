@@ -15,6 +15,7 @@ import re
 import pytest
 
 from dstc.gen import area, dedup, synth, timing
+from dstc.gen.cli import build_parser
 from dstc.gen.generate import DESIGNS
 from dstc.sim.config import preset
 
@@ -391,14 +392,15 @@ def _check_png(path):
 
 def test_command_line_options():
     parser = argparse.ArgumentParser()
-    area.add_area_command(parser.add_subparsers())
-    args = parser.parse_args(["area", "--preset", "small", "--design", "dstc"])
+    area.add_arguments(parser)
+    args = parser.parse_args(["--preset", "small", "--design", "dstc"])
     assert (args.preset, args.design, args.output, args.clock_ns, args.jobs) == (
         "small", "dstc", None, 5.0, 2)
-    assert not args.no_timing and not args.no_cmos and args.run is area._cmd_area
-    assert parser.parse_args(["area"]).design == "both"
+    assert not args.no_timing and not args.no_cmos
+    assert build_parser().parse_args(["area"]).run is area.command
+    assert parser.parse_args([]).design == "both"
     with pytest.raises(SystemExit):
-        parser.parse_args(["area", "--clock-ns", "0"])
+        parser.parse_args(["--clock-ns", "0"])
 
 
 # ---- synthesis smoke run -----------------------------------------------------------------
@@ -408,7 +410,7 @@ def test_small_preset_area_and_timing(design, tmp_path):
     if design not in DESIGNS:
         pytest.skip(f"design {design!r} not in DESIGNS yet")
     config = preset("small")
-    results = area.run_area(config, [design], tmp_path, name="small", jobs=2, log=print)
+    results = area.run_area(config, [design], tmp_path, name="small", jobs=2)
     entry = results["designs"][design]
     total, categories = entry["total"], entry["categories"]
     assert total["area_um2"] > 0 and total["cells"] > 0 and total["transistors"] > 0
@@ -434,9 +436,7 @@ def test_small_preset_area_and_timing(design, tmp_path):
 
 def test_missing_liberty_stops_the_command_with_the_make_target(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv(synth.LIBERTY_ENV, str(tmp_path / "none.lib"))
-    parser = argparse.ArgumentParser()
-    area.add_area_command(parser.add_subparsers())
-    args = parser.parse_args(["area", "--preset", "small", "-o", str(tmp_path / "out")])
+    args = build_parser().parse_args(["area", "--preset", "small", "-o", str(tmp_path / "out")])
     assert args.run(args) == 2
     assert "run `make tech`" in capsys.readouterr().out
     assert not (tmp_path / "out" / "area.json").exists()

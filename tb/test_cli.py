@@ -45,6 +45,7 @@ def test_generate_is_deterministic(tmp_path):
             "dstc_a_decoder.v", "dstc_b_decoder.v", "dstc_output_encoder.v", "config.json",
             "manifest.json"} == set(first)
     assert DstcConfig.from_json(first["config.json"].decode()) == preset("small")
+    assert json.loads(first["config.json"])["schema"] == DstcConfig.SCHEMA_VERSION
     manifest = json.loads(first["manifest.json"])
     assert manifest["dstc_core.v"]["bytes"] == len(first["dstc_core.v"])
     assert b"module dstc_core(" in first["dstc_core.v"]
@@ -63,6 +64,8 @@ def test_generate_from_config_file(tmp_path, capsys):
 @pytest.mark.parametrize("text, message", [
     ('{"array_rows": 3}', "array_rows=3: must be a power of two"),
     ('{"tile_k": 4}', "tile_k: unknown configuration parameter"),
+    ('{"schema": 2, "tile_m": 16}', "schema=2: unsupported configuration schema version; "
+                                    "this version of dstc reads schema 1"),
 ])
 def test_invalid_config_fails_with_named_parameter(tmp_path, capsys, text, message):
     path = tmp_path / "bad.json"
