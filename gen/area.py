@@ -21,6 +21,7 @@ import resource
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from .dedup import dedup_verilog
@@ -46,7 +47,8 @@ from .timing import StaMissing, find_sta, run_sta
 from .verilog import cached_verilog, write_if_changed
 
 __all__ = ["CATEGORIES", "RULES", "FALLBACK", "classify", "breakdown", "overheads",
-           "run_area", "write_reports", "HELP", "DESCRIPTION", "add_arguments", "command"]
+           "AreaResults", "run_area", "write_reports", "HELP", "DESCRIPTION", "add_arguments",
+           "command"]
 
 log = logging.getLogger("dstc")
 
@@ -220,6 +222,21 @@ def overheads(sparse, dense):
 
 # ---- the flow ----------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class AreaResults:
+    """What :func:`run_area` measured: ``document`` (the content of ``area.json``: ``name``,
+    ``config``, ``macs``, ``liberty``, ``method``, ``designs`` with each design's ``total``,
+    ``categories``, ``blocks``, ``timing`` and ``stages``, ``overhead`` when both designs ran,
+    ``wall_seconds``) and the folder of the reports."""
+    document: dict
+    out_dir: Path
+
+    @property
+    def paths(self):
+        """The four report files: ``area.md``, ``area.json``, ``area.csv``, ``area.png``."""
+        return tuple(self.out_dir / f"area.{ext}" for ext in ("md", "json", "csv", "png"))
+
+
 def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -288,11 +305,11 @@ def run_area(config, designs, out_dir, *, name=None, timing=True, cmos=True, clo
 
     ``clock_ns`` is abc's delay target and the clock of the timing report; ``jobs`` the yosys
     and OpenSTA processes run at once; ``liberty`` a Liberty path (default: ``liberty_path()``).
-    Returns the results written to ``area.json``. Raises :class:`ValueError` for an unknown
-    design, :class:`~dstc.gen.synth.LibertyMissing` or :class:`~dstc.gen.timing.StaMissing`
-    when a tool's file is missing, and :class:`~dstc.gen.synth.SynthError`,
-    :class:`~dstc.gen.timing.StaError` or :class:`RuntimeError` (a roll-up that disagrees
-    with yosys' totals) when a stage fails.
+    Returns :class:`AreaResults` (with the content of ``area.json``). Raises
+    :class:`ValueError` for an unknown design, :class:`~dstc.gen.synth.LibertyMissing` or
+    :class:`~dstc.gen.timing.StaMissing` when a tool's file is missing, and
+    :class:`~dstc.gen.synth.SynthError`, :class:`~dstc.gen.timing.StaError` or
+    :class:`RuntimeError` (a roll-up that disagrees with yosys' totals) when a stage fails.
     """
     started = time.monotonic()
     for design in designs:
@@ -342,10 +359,10 @@ def run_area(config, designs, out_dir, *, name=None, timing=True, cmos=True, clo
         results["overhead"] = overheads(entries["dstc"], entries["dense"])
     results["wall_seconds"] = time.monotonic() - started
     write_reports(results, out_dir)
-    written = ", ".join(str(out_dir / f"area.{ext}") for ext in ("md", "json", "csv", "png"))
-    log.info(f"wrote {written}")
+    written = AreaResults(results, out_dir)
+    log.info(f"wrote {', '.join(map(str, written.paths))}")
     log.info(f"done in {results['wall_seconds']:.1f} s")
-    return results
+    return written
 
 
 # ---- reports -----------------------------------------------------------------------------
@@ -548,7 +565,7 @@ def command(args):
     try:
         results = run_area(config, designs, out_dir, name=config_name(args),
                            timing=not args.no_timing, cmos=not args.no_cmos,
-                           clock_ns=args.clock_ns, jobs=args.jobs)
+                           clock_ns=args.clock_ns, jobs=args.jobs).document
     except (LibertyMissing, StaMissing) as error:
         print(f"dstc area: {error}")
         return 2

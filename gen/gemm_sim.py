@@ -68,27 +68,27 @@ def run_with_progress(run, progress_path, label, stream=None):
             return None
         return done, total
 
+    # tqdm formats the bar; this function decides when it is drawn (``delay`` keeps tqdm
+    # from drawing it by itself), so that each state is drawn once and the last one ends
+    # the line.
+    stream = stream or sys.stderr
+    bar = tqdm(total=0, desc=f"  {label}", unit=" commands", file=stream,
+               delay=float("inf"), ascii=".#",
+               bar_format="{desc} [{bar:30}] {n}/{total}{unit}, {elapsed_s:.0f} s")
+    drawn = None
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
-    bar = None
     try:
-        while True:
+        while thread.is_alive():
             thread.join(0.2)
             state = read()
-            if state is not None:
-                done, total = state
-                if bar is None:
-                    bar = tqdm(total=total, desc=f"  {label}", unit=" commands",
-                               file=stream or sys.stderr, mininterval=0, leave=True,
-                               bar_format="{desc} [{bar:30}] {n}/{total}{unit}, "
-                                          "{elapsed_s:.0f} s")
-                bar.total = total
-                bar.update(done - bar.n)
-            if not thread.is_alive():
-                break
+            if state is not None and state != drawn:
+                bar.n, bar.total = drawn = state
+                bar.refresh()
+        if drawn is not None:
+            stream.write("\n")
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

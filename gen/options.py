@@ -95,11 +95,12 @@ class _StdoutHandler(logging.StreamHandler):
 
 def configure_logging():
     """Send the messages of the ``dstc`` logger, from INFO up, as plain lines to standard
-    output, where the command's own output goes. Idempotent: a second call changes nothing."""
+    output, where the command's own output goes. Idempotent: a second call changes nothing.
+    The messages still propagate to the root logger (which has no handler in ``dstc``, and
+    whose handlers capture them under pytest)."""
     logger = logging.getLogger(LOGGER)
     if not any(isinstance(handler, _StdoutHandler) for handler in logger.handlers):
         handler = _StdoutHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    logger.propagate = False
