@@ -65,7 +65,7 @@ def generate(config, out_dir, progress=None, blocks=False, designs=("dstc",)):
     names, sizes and SHA-256) into ``out_dir``. Unchanged files are left untouched.
 
     Returns the list of written paths; ``progress(name, component)`` is called after each
-    unit is converted.
+    unit is converted. Raises :class:`ValueError` for an unknown design.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
