@@ -9,27 +9,48 @@ instance path it sits in (:data:`RULES`) and the figures are rolled up the insta
 that each category's total is exact and the categories add up to the design's total.
 
 :func:`run_area` returns the results and writes ``area.json``, ``area.csv``, ``area.md`` and
-``area.png`` (stacked bars of the breakdown); :func:`add_area_command` adds the subcommand.
+``area.png`` (stacked bars of the breakdown); :func:`add_arguments` and :func:`command` are
+``dstc area``.
 """
 
-import argparse
 import csv
 import io
 import json
-import re
+import logging
 import resource
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from .dedup import dedup_verilog
 from .generate import DESIGNS, design_component
-from .synth import ABC_CONSTRAINTS, CMOS_TRANSISTORS, read_liberty, run_stage
+from .markdown import table
+from .options import (
+    add_config_options,
+    config_from,
+    config_name,
+    output_folder,
+    positive_float,
+    positive_int,
+)
+from .synth import (
+    ABC_CONSTRAINTS,
+    CMOS_TRANSISTORS,
+    LibertyMissing,
+    liberty_path,
+    read_liberty,
+    run_stage,
+)
+from .timing import StaMissing, find_sta, run_sta
 from .verilog import cached_verilog, write_if_changed
 
 __all__ = ["CATEGORIES", "RULES", "FALLBACK", "classify", "breakdown", "overheads",
-           "run_area", "write_reports", "add_area_command"]
+           "AreaResults", "run_area", "write_reports", "HELP", "DESCRIPTION", "add_arguments",
+           "command"]
+
+log = logging.getLogger("dstc")
 
 #: ``{category: label}`` in report order.
 CATEGORIES = {
@@ -201,11 +222,26 @@ def overheads(sparse, dense):
 
 # ---- the flow ----------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class AreaResults:
+    """What :func:`run_area` measured: ``document`` (the content of ``area.json``: ``name``,
+    ``config``, ``macs``, ``liberty``, ``method``, ``designs`` with each design's ``total``,
+    ``categories``, ``blocks``, ``timing`` and ``stages``, ``overhead`` when both designs ran,
+    ``wall_seconds``) and the folder of the reports."""
+    document: dict
+    out_dir: Path
+
+    @property
+    def paths(self):
+        """The four report files: ``area.md``, ``area.json``, ``area.csv``, ``area.png``."""
+        return tuple(self.out_dir / f"area.{ext}" for ext in ("md", "json", "csv", "png"))
+
+
 def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _design_flow(design, work, liberty, options, gate, log):
+def _design_flow(design, work, liberty, options, gate):
     """Synthesis, breakdown and timing of one design whose merged Verilog is in ``work``."""
     module = DESIGNS[design][0]
     stages = []
@@ -217,7 +253,7 @@ def _design_flow(design, work, liberty, options, gate, log):
                "peak_rss_mb": result.get("peak_rss_mb")}
         stages.append(row)
         rss = f"{row['peak_rss_mb']:7.0f} MB" if row["peak_rss_mb"] else ""
-        log(f"  {design:<6} {name:<8} {row['seconds']:7.1f} s {rss}")
+        log.info(f"  {design:<6} {name:<8} {row['seconds']:7.1f} s {rss}")
         return result
 
     stage("generic", run_stage, "generic", work, verilog=work / "dedup.v", top=module)
@@ -225,7 +261,6 @@ def _design_flow(design, work, liberty, options, gate, log):
     def mapping(name, **request):
         mapped = {name: stage(name, run_stage, name, work, **request)}
         if name == "cells" and options["timing"]:
-            from .timing import run_sta
             mapped["sta"] = stage("sta", run_sta, mapped[name]["netlist"], module,
                                   liberty.path, work, period_ns=options["clock_ns"])
         return mapped
@@ -264,17 +299,18 @@ def _check_totals(design, total, mapped):
 
 
 def run_area(config, designs, out_dir, *, name=None, timing=True, cmos=True, clock_ns=5.0,
-             jobs=2, liberty=None, log=print):
+             jobs=2, liberty=None):
     """Synthesize ``designs`` (keys of ``DESIGNS``) of ``config``, time them and write the
     reports into ``out_dir`` (one working folder per design beside them).
 
     ``clock_ns`` is abc's delay target and the clock of the timing report; ``jobs`` the yosys
     and OpenSTA processes run at once; ``liberty`` a Liberty path (default: ``liberty_path()``).
-    Returns the results written to ``area.json``.
+    Returns :class:`AreaResults` (with the content of ``area.json``). Raises
+    :class:`ValueError` for an unknown design, :class:`~dstc.gen.synth.LibertyMissing` or
+    :class:`~dstc.gen.timing.StaMissing` when a tool's file is missing, and
+    :class:`~dstc.gen.synth.SynthError`, :class:`~dstc.gen.timing.StaError` or
+    :class:`RuntimeError` (a roll-up that disagrees with yosys' totals) when a stage fails.
     """
-    from .synth import liberty_path
-    from .timing import find_sta
-
     started = time.monotonic()
     for design in designs:
         if design not in DESIGNS:
@@ -300,12 +336,11 @@ def run_area(config, designs, out_dir, *, name=None, timing=True, cmos=True, clo
         for stage, seconds in (("verilog", t1 - t0), ("dedup", t2 - t1)):
             rows.append({"design": design, "stage": stage, "seconds": seconds,
                          "peak_rss_mb": _peak_rss_mb()})
-            log(f"  {design:<6} {stage:<8} {seconds:7.1f} s")
+            log.info(f"  {design:<6} {stage:<8} {seconds:7.1f} s")
         prepared[design] = (work, {"modules": len(kept), "kept": len(set(kept.values()))})
     gate = threading.Semaphore(max(1, jobs))
     with ThreadPoolExecutor(max_workers=len(designs)) as pool:
-        futures = {design: pool.submit(_design_flow, design, work, liberty, options,
-                                       gate, log)
+        futures = {design: pool.submit(_design_flow, design, work, liberty, options, gate)
                    for design, (work, _) in prepared.items()}
         entries = {design: future.result() for design, future in futures.items()}
     for design, entry in entries.items():
@@ -324,9 +359,10 @@ def run_area(config, designs, out_dir, *, name=None, timing=True, cmos=True, clo
         results["overhead"] = overheads(entries["dstc"], entries["dense"])
     results["wall_seconds"] = time.monotonic() - started
     write_reports(results, out_dir)
-    log(f"wrote {', '.join(str(out_dir / f'area.{ext}') for ext in ('md', 'json', 'csv', 'png'))}")
-    log(f"done in {results['wall_seconds']:.1f} s")
-    return results
+    written = AreaResults(results, out_dir)
+    log.info(f"wrote {', '.join(map(str, written.paths))}")
+    log.info(f"done in {results['wall_seconds']:.1f} s")
+    return written
 
 
 # ---- reports -----------------------------------------------------------------------------
@@ -343,18 +379,6 @@ def _pct(value):
     return "-" if value is None else f"{value:+.1f}%"
 
 
-_NUMBER = re.compile(r"^[-+]?[0-9][0-9,.]*%?$|^-?$")
-
-
-def _table(header, rows):
-    """A Markdown table; columns of numbers are right-aligned."""
-    numeric = [all(_NUMBER.match(str(row[i])) for row in rows) for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if right else "---" for right in numeric) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 def markdown(results):
     """The Markdown report of :func:`run_area`'s ``results``."""
     designs = results["designs"]
@@ -369,7 +393,7 @@ def markdown(results):
            f"(buffered and sized). Transistors: yosys' estimate on an `abc -g cmos2` mapping. "
            f"Timing: OpenSTA on the mapped netlist, ideal clock, no wire load.\n\n"]
     out.append("## Totals\n\n")
-    out.append(_table(
+    out.append(table(
         ["design", "module", "area (um^2)", "area (mm^2)", "cells", "flip-flops",
          "transistors", "critical path (ns)", "fmax (MHz)"],
         [[design, f"`{entry['module']}`", _fmt(entry["total"]["area_um2"]),
@@ -381,7 +405,7 @@ def markdown(results):
     for design, entry in designs.items():
         total = entry["total"]["area_um2"]
         out.append(f"\n## Breakdown: {design}\n\n")
-        out.append(_table(
+        out.append(table(
             ["category", "area (um^2)", "share", "cells", "flip-flops", "transistors",
              "units"],
             [[CATEGORIES[category], _fmt(figures["area_um2"]),
@@ -402,7 +426,7 @@ def markdown(results):
             rows.append(["area x critical period", _pct(equal["area_delay_total_pct"]),
                          _pct(equal["area_delay_without_storage_pct"])])
         out.append("\n## Overhead of the sparse core over the dense one\n\n")
-        out.append(_table(["measure", "total", "without accumulator storage"], rows))
+        out.append(table(["measure", "total", "without accumulator storage"], rows))
         if equal:
             slower = "sparse (dstc)" if equal["slower"] == "sparse" else "dense"
             out.append(
@@ -414,7 +438,7 @@ def markdown(results):
     timed = {design: entry["timing"] for design, entry in designs.items() if "timing" in entry}
     if timed:
         out.append("\n## Critical paths\n\n")
-        out.append(_table(
+        out.append(table(
             ["design", "start", "end", "arrival (ns)", "setup (ns)", "period (ns)",
              "fmax (MHz)", "cells on path"],
             [[design, f"`{t['startpoint']}`", f"`{t['endpoint']}`", f"{t['arrival_ns']:.2f}",
@@ -422,21 +446,21 @@ def markdown(results):
               f"{t['fmax_mhz']:.1f}", t["cells"]] for design, t in timed.items()]))
         out.append("\nSlowest endpoint of each top-level instance, register or output of the "
                    "top module (at most ten):\n\n")
-        out.append(_table(
+        out.append(table(
             ["design", "part", "endpoint", "period (ns)", "fmax (MHz)"],
             [[design, group, f"`{pin}`", f"{period:.2f}", f"{1000 / period:.1f}"]
              for design, t in timed.items() for group, pin, period in t["worst_by_group"][:10]]))
     for design, entry in designs.items():
         total = entry["total"]["area_um2"]
         out.append(f"\n## Top-level blocks: {design}\n\n")
-        out.append(_table(
+        out.append(table(
             ["instance", "area (um^2)", "share", "cells", "flip-flops"],
             [[block, _fmt(figures["area_um2"]),
               f"{100 * figures['area_um2'] / total:.1f}%" if total else "-",
               _fmt(figures["cells"]), _fmt(figures["flip_flops"])]
              for block, figures in entry["blocks"].items()]))
     out.append("\n## Run time\n\n")
-    out.append(_table(
+    out.append(table(
         ["design", "stage", "seconds", "peak memory (MB)"],
         [[row["design"], row["stage"], f"{row['seconds']:.1f}",
           _fmt(row["peak_rss_mb"])] for entry in designs.values() for row in entry["stages"]]))
@@ -506,19 +530,42 @@ def write_reports(results, out_dir):
 
 # ---- command line ------------------------------------------------------------------------
 
-def _cmd_area(args):
-    from .cli import _config_from
-    from .synth import LibertyMissing
-    from .timing import StaMissing
+HELP = "standard-cell area and static timing of the sparse and dense cores"
+DESCRIPTION = (
+    "Synthesize the sparse core and its dense baseline with yosys to the OSU 0.18 um standard "
+    "cells (hierarchy kept), time them with OpenSTA, and write the area per component, the "
+    "transistor estimate, the critical paths and the overhead of the sparse core as area.md, "
+    "area.json, area.csv and area.png. Needs `make tech` (Liberty file and OpenSTA).")
 
-    config = _config_from(args)
-    name = Path(args.config).stem if args.config else args.preset
+
+def add_arguments(parser):
+    """Add the options of ``dstc area`` to ``parser``."""
+    add_config_options(parser)
+    parser.add_argument("--design", choices=(*DESIGNS, "both"), default="both",
+                        help="design(s) to synthesize (default: both)")
+    parser.add_argument("-o", "--output", metavar="DIR",
+                        help="output folder (default: build/area/<preset>)")
+    parser.add_argument("--clock-ns", type=positive_float, default=5.0, metavar="NS",
+                        help="abc's delay target and the clock of the timing report "
+                             "(default: 5.0)")
+    parser.add_argument("--jobs", type=positive_int, default=2, metavar="N",
+                        help="yosys and OpenSTA processes at once (default: 2)")
+    parser.add_argument("--no-timing", action="store_true", help="skip static timing")
+    parser.add_argument("--no-cmos", action="store_true",
+                        help="skip the transistor estimate (one abc run less per design)")
+
+
+def command(args):
+    """Run ``dstc area`` from parsed arguments and print the totals; returns the exit code
+    (0: reports written, 2: the Liberty file or OpenSTA is missing)."""
+    config = config_from(args)
     designs = list(DESIGNS) if args.design == "both" else [args.design]
-    out_dir = Path(args.output or Path("build") / "area" / name)
+    out_dir = output_folder(args, "area")
     print(f"area of {', '.join(designs)}: {config.describe()} -> {out_dir}")
     try:
-        results = run_area(config, designs, out_dir, name=name, timing=not args.no_timing,
-                           cmos=not args.no_cmos, clock_ns=args.clock_ns, jobs=args.jobs)
+        results = run_area(config, designs, out_dir, name=config_name(args),
+                           timing=not args.no_timing, cmos=not args.no_cmos,
+                           clock_ns=args.clock_ns, jobs=args.jobs).document
     except (LibertyMissing, StaMissing) as error:
         print(f"dstc area: {error}")
         return 2
@@ -532,38 +579,3 @@ def _cmd_area(args):
         print(f"  overhead {area['total_pct']:+.1f}% (without accumulator storage "
               f"{area['without_storage_pct']:+.1f}%)")
     return 0
-
-
-def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text}: must be a positive number")
-    return value
-
-
-def add_area_command(subparsers):
-    """Add the ``area`` subcommand to ``subparsers`` (of ``dstc``'s parser)."""
-    from .cli import _add_config_options, _positive
-
-    parser = subparsers.add_parser(
-        "area", help="standard-cell area and static timing of the sparse and dense cores",
-        description="Synthesize the sparse core and its dense baseline with yosys to the OSU "
-                    "0.18 um standard cells (hierarchy kept), time them with OpenSTA, and "
-                    "write the area per component, the transistor estimate, the critical "
-                    "paths and the overhead of the sparse core as area.md, area.json, area.csv "
-                    "and area.png. Needs `make tech` (Liberty file and OpenSTA).")
-    _add_config_options(parser)
-    parser.add_argument("--design", choices=(*DESIGNS, "both"), default="both",
-                        help="design(s) to synthesize (default: both)")
-    parser.add_argument("-o", "--output", metavar="DIR",
-                        help="output folder (default: build/area/<preset>)")
-    parser.add_argument("--clock-ns", type=_positive_float, default=5.0, metavar="NS",
-                        help="abc's delay target and the clock of the timing report "
-                             "(default: 5.0)")
-    parser.add_argument("--jobs", type=_positive, default=2, metavar="N",
-                        help="yosys and OpenSTA processes at once (default: 2)")
-    parser.add_argument("--no-timing", action="store_true", help="skip static timing")
-    parser.add_argument("--no-cmos", action="store_true",
-                        help="skip the transistor estimate (one abc run less per design)")
-    parser.set_defaults(run=_cmd_area)
-    return parser

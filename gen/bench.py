@@ -6,21 +6,41 @@ meaningful even when the absolute times drift with the machine's load. Results g
 """
 
 import json
+import logging
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..hw.core import DstcCore
 from ..sim.config import PRESETS, preset
-from .gemm_sim import run_gemm
+from .gemm_sim import GemmRequest, run_gemm
+from .markdown import table
 from .verilog import to_verilog
 
-__all__ = ["run_bench"]
+__all__ = ["BenchResults", "run_bench", "HELP", "DESCRIPTION", "add_arguments", "command"]
+
+log = logging.getLogger("dstc")
 
 #: The simulation workload: a 64 x 64 x 256 SpGEMM at density 0.5 on both sides of the
 #: default preset: 64 SpWMMA tiles (16 per output tile) and 4 drains.
 WORKLOAD = {"m": 64, "n": 64, "k": 256, "density_a": 0.5, "density_b": 0.5, "seed": 2021}
 TILE_GOAL_MS = 50.0
+
+
+@dataclass(frozen=True)
+class BenchResults:
+    """What :func:`run_bench` measured: ``document`` (the content of ``bench.json``:
+    ``machine``, ``workload``, ``tile_goal_ms``, ``generation`` and ``simulation`` rows) and
+    the two report files."""
+    document: dict
+    json_path: Path
+    md_path: Path
+
+    @property
+    def ok(self):
+        """Whether every simulation passed its checks."""
+        return all(row["ok"] for row in self.document["simulation"])
 
 
 def _generation(name):
@@ -31,18 +51,21 @@ def _generation(name):
             "lines": text.count("\n"), "bytes": len(text.encode())}
 
 
-def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus"), say=print):
-    """Measure and write the report; returns the results dict."""
+def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus")):
+    """Measure the Verilog generation of every preset and the simulation speed of
+    :data:`WORKLOAD` on each of ``simulators``, and write ``bench.json`` and ``bench.md`` into
+    ``out_dir``; returns :class:`BenchResults`. Raises
+    :class:`~dstc.gen.cocotb_run.SimulationError` when a simulator fails."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    say("Verilog generation of dstc_core (no cache)")
+    log.info("Verilog generation of dstc_core (no cache)")
     generation = []
     for name in PRESETS:
         row = _generation(name)
         generation.append(row)
-        say(f"  {name:<11} {row['seconds']:6.1f} s  {row['lines']:>7} lines")
+        log.info(f"  {name:<11} {row['seconds']:6.1f} s  {row['lines']:>7} lines")
 
-    say(f"Simulation of the default preset: {WORKLOAD['m']}x{WORKLOAD['n']}x{WORKLOAD['k']} "
+    log.info(f"Simulation of the default preset: {WORKLOAD['m']}x{WORKLOAD['n']}x{WORKLOAD['k']} "
         f"SpGEMM at density {WORKLOAD['density_a']} x {WORKLOAD['density_b']}")
     config = preset("default")
     verilog = out_dir / "default" / "dstc_core.v"
@@ -53,51 +76,71 @@ def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus"), s
     for simulator, cxx_opt in variants:
         if simulator not in simulators:
             continue
-        figures = run_gemm(config, "default", WORKLOAD["m"], WORKLOAD["n"], WORKLOAD["k"],
-                           WORKLOAD["density_a"], WORKLOAD["density_b"], simulator=simulator,
-                           seed=WORKLOAD["seed"], out_dir=out_dir / "sim", quiet=True,
-                           cxx_opt=cxx_opt or "-O1", verilog=verilog)
-        tiles = figures["tiles_issued"]
-        row = {"simulator": simulator, "cxx_opt": cxx_opt, "ok": figures["ok"],
-               "cycles": figures["cycles"], "tiles": tiles,
-               "sim_seconds": figures["sim_seconds"],
-               "cycles_per_second": figures["cycles"] / figures["sim_seconds"],
-               "tiles_per_second": tiles / figures["sim_seconds"],
-               "ms_per_tile": 1000 * figures["sim_seconds"] / tiles,
-               "build_and_run_seconds": figures["build_and_run_seconds"]}
+        figures = run_gemm(GemmRequest(config, "default", **WORKLOAD, simulator=simulator,
+                                       out_dir=out_dir / "sim", cxx_opt=cxx_opt or "-O1",
+                                       verilog=verilog))
+        tiles = figures.tiles_issued
+        row = {"simulator": simulator, "cxx_opt": cxx_opt, "ok": figures.ok,
+               "cycles": figures.cycles, "tiles": tiles,
+               "sim_seconds": figures.sim_seconds,
+               "cycles_per_second": figures.cycles / figures.sim_seconds,
+               "tiles_per_second": tiles / figures.sim_seconds,
+               "ms_per_tile": 1000 * figures.sim_seconds / tiles,
+               "build_and_run_seconds": figures.build_and_run_seconds}
         runs.append(row)
         label = simulator + (f" {cxx_opt}" if cxx_opt else "")
-        say(f"  {label:<14} {row['cycles_per_second']:8.0f} cycles/s "
+        log.info(f"  {label:<14} {row['cycles_per_second']:8.0f} cycles/s "
             f"{row['tiles_per_second']:7.2f} tiles/s {row['ms_per_tile']:8.1f} ms/tile "
             f"(build + run {row['build_and_run_seconds']:.0f} s){'' if row['ok'] else ' FAILED'}")
     results = {"machine": {"python": platform.python_version(), "cpu": platform.processor(),
                            "system": platform.platform()},
                "workload": WORKLOAD, "tile_goal_ms": TILE_GOAL_MS,
                "generation": generation, "simulation": runs}
-    (out_dir / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out_dir / "bench.md").write_text(_markdown(results))
-    say(f"wrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'}")
-    return results
+    json_path, md_path = out_dir / "bench.json", out_dir / "bench.md"
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    md_path.write_text(_markdown(results))
+    log.info(f"wrote {json_path} and {md_path}")
+    return BenchResults(results, json_path, md_path)
 
 
 def _markdown(results):
-    lines = ["# dstc bench", "",
-             f"Machine: {results['machine']['system']}, Python {results['machine']['python']}.",
-             "", "## Verilog generation of `dstc_core`", "",
-             "| preset | seconds | lines | bytes |", "|---|---|---|---|"]
-    lines += [f"| {r['preset']} | {r['seconds']:.1f} | {r['lines']} | {r['bytes']} |"
-              for r in results["generation"]]
+    """The Markdown report (``bench.md``) of the ``bench.json`` document ``results``."""
     w = results["workload"]
-    lines += ["", f"## Simulation: default preset, {w['m']}x{w['n']}x{w['k']} SpGEMM at density "
-              f"{w['density_a']} x {w['density_b']} (seed {w['seed']})", "",
-              "| simulator | C++ opt | cycles | tiles | cycles/s | tiles/s | ms/tile | "
-              "build + run (s) | checked |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in results["simulation"]:
-        lines.append(f"| {r['simulator']} | {r['cxx_opt'] or '-'} | {r['cycles']} | {r['tiles']} "
-                     f"| {r['cycles_per_second']:.0f} | {r['tiles_per_second']:.2f} "
-                     f"| {r['ms_per_tile']:.1f} | {r['build_and_run_seconds']:.0f} "
-                     f"| {'yes' if r['ok'] else 'FAILED'} |")
-    lines += ["", f"Goal: a default-preset tile in under {results['tile_goal_ms']:.0f} ms of "
-              "wall time on Verilator. A tile's time includes its share of the drains "
-              "(32 rows per output tile) and of cocotb's per-cycle handshaking.", ""]
-    return "\n".join(lines)
+    generation = table(["preset", "seconds", "lines", "bytes"],
+                       [[r["preset"], f"{r['seconds']:.1f}", r["lines"], r["bytes"]]
+                        for r in results["generation"]], align="llll")
+    simulation = table(
+        ["simulator", "C++ opt", "cycles", "tiles", "cycles/s", "tiles/s", "ms/tile",
+         "build + run (s)", "checked"],
+        [[r["simulator"], r["cxx_opt"] or "-", r["cycles"], r["tiles"],
+          f"{r['cycles_per_second']:.0f}", f"{r['tiles_per_second']:.2f}",
+          f"{r['ms_per_tile']:.1f}", f"{r['build_and_run_seconds']:.0f}",
+          "yes" if r["ok"] else "FAILED"] for r in results["simulation"]], align="l" * 9)
+    return (f"# dstc bench\n\nMachine: {results['machine']['system']}, Python "
+            f"{results['machine']['python']}.\n\n## Verilog generation of `dstc_core`\n\n"
+            f"{generation}\n## Simulation: default preset, {w['m']}x{w['n']}x{w['k']} SpGEMM "
+            f"at density {w['density_a']} x {w['density_b']} (seed {w['seed']})\n\n"
+            f"{simulation}\nGoal: a default-preset tile in under "
+            f"{results['tile_goal_ms']:.0f} ms of wall time on Verilator. A tile's time "
+            f"includes its share of the drains (32 rows per output tile) and of cocotb's "
+            f"per-cycle handshaking.\n")
+
+
+HELP = "measure generation time and simulation speed"
+DESCRIPTION = ("Measure the Verilog generation time of every preset and the simulation speed "
+               "of the default preset (cycles/s, tiles/s, ms per tile) on each simulator, in "
+               "one run; write bench.json and bench.md.")
+
+
+def add_arguments(parser):
+    """Add the options of ``dstc bench`` to ``parser``."""
+    parser.add_argument("--simulators", nargs="+", choices=("verilator", "icarus"),
+                        default=["verilator", "icarus"], help="simulators to measure")
+    parser.add_argument("-o", "--output", default="build/bench", metavar="DIR",
+                        help="output folder (default: build/bench)")
+
+
+def command(args):
+    """Run ``dstc bench`` from parsed arguments; returns the exit code (0: every simulation
+    checked, 1: one failed)."""
+    return 0 if run_bench(out_dir=Path(args.output), simulators=args.simulators).ok else 1

@@ -55,7 +55,8 @@ def dedup_verilog(text):
     """Merge identical modules of ``text`` (Verilog as Amaranth writes it).
 
     Returns ``(text, kept)``: the merged Verilog and ``{module name: kept module name}`` for
-    every module of the input (a kept module maps to itself).
+    every module of the input (a kept module maps to itself). Raises :class:`ValueError` when
+    a module is defined twice.
     """
     modules, order, tail = _split(text)
     kept = {name: name for name in order}

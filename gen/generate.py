@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 from ..hw.accumulator import AccumulatorTile
@@ -10,9 +11,11 @@ from ..hw.bitmap_encoder import BitmapEncoder
 from ..hw.core import DstcCore
 from ..hw.dense_core import DenseCore
 from ..hw.multiplier_array import MultiplierArray
+from .options import add_config_options, config_from
 from .verilog import to_verilog, write_if_changed
 
-__all__ = ["DESIGNS", "design_component", "design_units", "block_units", "generate"]
+__all__ = ["DESIGNS", "design_component", "design_units", "block_units", "generate", "HELP",
+           "DESCRIPTION", "add_arguments", "command"]
 
 #: ``{design: (module name, component class)}``: the sparse core and its dense baseline.
 DESIGNS = {
@@ -22,7 +25,8 @@ DESIGNS = {
 
 
 def design_component(config, design="dstc"):
-    """``(module name, component)`` of ``design`` (a key of :data:`DESIGNS`) for ``config``."""
+    """``(module name, component)`` of ``design`` (a key of :data:`DESIGNS`) for ``config``.
+    Raises :class:`ValueError` for an unknown design."""
     if design not in DESIGNS:
         raise ValueError(f"design {design!r}: must be one of {', '.join(DESIGNS)}")
     name, component_class = DESIGNS[design]
@@ -61,7 +65,7 @@ def generate(config, out_dir, progress=None, blocks=False, designs=("dstc",)):
     names, sizes and SHA-256) into ``out_dir``. Unchanged files are left untouched.
 
     Returns the list of written paths; ``progress(name, component)`` is called after each
-    unit is converted.
+    unit is converted. Raises :class:`ValueError` for an unknown design.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -85,3 +89,36 @@ def generate(config, out_dir, progress=None, blocks=False, designs=("dstc",)):
     for name, text in files.items():
         write_if_changed(out_dir / name, text)
     return [out_dir / name for name in files]
+
+
+# ---- command line ------------------------------------------------------------------------
+
+HELP = "write the Verilog of a configuration"
+DESCRIPTION = ("Write the Verilog of a configuration, its config.json and a manifest. Two runs "
+               "write byte-identical files.")
+
+
+def add_arguments(parser):
+    """Add the options of ``dstc generate`` to ``parser``."""
+    add_config_options(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="DIR",
+                        help="output folder (created if missing)")
+    parser.add_argument("--blocks", action="store_true",
+                        help="also write the main blocks as standalone modules")
+    parser.add_argument("--design", choices=("dstc", "dense", "both"), default="dstc",
+                        help="the sparse core (dstc_core.v, default), its iso-MAC dense "
+                             "baseline (dstc_dense_core.v), or both")
+
+
+def command(args):
+    """Run ``dstc generate`` from parsed arguments, printing each unit and file; returns 0."""
+    config = config_from(args)
+    started = time.monotonic()
+    print(f"generating {config.describe()} into {args.output}")
+    designs = ("dstc", "dense") if args.design == "both" else (args.design,)
+    paths = generate(config, args.output, blocks=args.blocks, designs=designs,
+                     progress=lambda name, _: print(f"  {name}"))
+    for path in paths:
+        print(f"  wrote {path} ({path.stat().st_size} bytes)")
+    print(f"done in {time.monotonic() - started:.1f} s")
+    return 0

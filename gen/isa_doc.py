@@ -5,8 +5,10 @@ from amaranth.lib import data
 
 from ..hw.isa import command_layout, response_layout
 from ..sim.isa import Opcode
+from .markdown import table
+from .options import add_config_options, config_from
 
-__all__ = ["isa_tables"]
+__all__ = ["isa_tables", "HELP", "DESCRIPTION", "add_arguments", "command"]
 
 _BODIES = {
     "header": "SPWMMA",
@@ -26,33 +28,48 @@ def _describe(shape):
     return f"{'s' if shape.signed else 'u'}{shape.width}"
 
 
-def _rows(layout, base=0):
+def _fields(layout, base=0):
+    """The bitfield table of ``layout`` (fields at ``base`` + their offset), as lines."""
     rows = []
     for name, field in layout:
         width = field.shape.size if isinstance(field.shape, data.Layout) else \
             Shape.cast(field.shape).width
         low = base + field.offset
-        rows.append(f"| `{name}` | {low + width - 1}:{low} | {width} | {_describe(field.shape)} |")
-    return rows
+        rows.append([f"`{name}`", f"{low + width - 1}:{low}", width, _describe(field.shape)])
+    return table(["field", "bits", "width", "type"], rows, align="llll").splitlines()
 
 
 def isa_tables(config):
-    """Markdown: the opcodes, the command beat and each body, and the response beat."""
+    """Markdown: the opcodes, the command beat and each body, and the response beat of
+    ``config``'s command interface."""
     command = command_layout(config)
     body_offset = command["body"].offset
     lines = [f"Configuration: {config.describe()}.", "",
-             f"Command beat: {command.size} bits (`cmd__payload`).", "",
-             "| opcode | value |", "|---|---|"]
-    lines += [f"| {op.name} | {op.value:#x} |" for op in Opcode]
-    lines += ["", "| field | bits | width | type |", "|---|---|---|---|"]
-    lines += _rows(data.StructLayout({"opcode": command["opcode"].shape}))
+             f"Command beat: {command.size} bits (`cmd__payload`).", ""]
+    lines += table(["opcode", "value"], [[op.name, f"{op.value:#x}"] for op in Opcode],
+                   align="ll").splitlines()
+    lines += [""] + _fields(data.StructLayout({"opcode": command["opcode"].shape}))
     for body, opcodes in _BODIES.items():
         layout = command["body"].shape[body].shape
-        lines += ["", f"Body `{body}` ({opcodes}), from bit {body_offset}:", "",
-                  "| field | bits | width | type |", "|---|---|---|---|"]
-        lines += _rows(layout, body_offset)
+        lines += ["", f"Body `{body}` ({opcodes}), from bit {body_offset}:", ""]
+        lines += _fields(layout, body_offset)
     response = response_layout(config)
-    lines += ["", f"Response beat: {response.size} bits (`rsp__payload`).", "",
-              "| field | bits | width | type |", "|---|---|---|---|"]
-    lines += _rows(response)
+    lines += ["", f"Response beat: {response.size} bits (`rsp__payload`).", ""]
+    lines += _fields(response)
     return "\n".join(lines) + "\n"
+
+
+HELP = "print the command and response bitfields"
+DESCRIPTION = ("Print the opcodes and the bitfield tables of the command and response beats of "
+               "a configuration, as Markdown (docs/isa.md shows the default).")
+
+
+def add_arguments(parser):
+    """Add the options of ``dstc isa`` to ``parser``."""
+    add_config_options(parser)
+
+
+def command(args):
+    """Run ``dstc isa`` from parsed arguments: print the tables; returns 0."""
+    print(isa_tables(config_from(args)), end="")
+    return 0

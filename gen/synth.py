@@ -21,14 +21,15 @@ returns yosys' own design total (``stat -json``) for a cross-check.
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .tools import ToolError, ToolRun
+
 __all__ = ["LIBERTY_ENV", "LibertyMissing", "SynthError", "Liberty", "ABC_CONSTRAINTS",
-           "CMOS_TRANSISTORS", "liberty_path", "read_liberty", "run_stage", "run_measured"]
+           "CMOS_TRANSISTORS", "STAGES", "liberty_path", "read_liberty", "run_stage"]
 
 #: Environment variable naming another Liberty file than the one ``make tech`` fetches.
 LIBERTY_ENV = "DSTC_LIBERTY"
@@ -55,14 +56,14 @@ class LibertyMissing(FileNotFoundError):
     """The standard-cell Liberty file is not where it should be."""
 
 
-class SynthError(RuntimeError):
+class SynthError(ToolError):
     """A synthesis stage failed; the message ends with the last lines of its log."""
 
 
 @dataclass(frozen=True)
 class Liberty:
-    """A Liberty file's cells: ``areas`` (``{cell: um^2}``) and the ``sequential`` ones (those
-    with an ``ff`` or ``latch`` group)."""
+    """A Liberty file's cells: ``areas`` (``{cell: area in um^2}``) and the ``sequential``
+    ones (those with an ``ff`` or ``latch`` group)."""
     path: Path
     areas: dict
     sequential: frozenset
@@ -87,7 +88,9 @@ _SEQUENTIAL = re.compile(r"(?m)^\s*(ff|latch|ff_bank|latch_bank)\s*\(")
 
 def read_liberty(path):
     """Cell areas and sequential cells of the Liberty file at ``path`` (a plain scan of its
-    ``cell (NAME) { area : X; ... }`` groups, which is all that area reports need)."""
+    ``cell (NAME) { area : X; ... }`` groups, which is all that area reports need), as a
+    :class:`Liberty`. Raises :class:`OSError` for an unreadable file and :class:`ValueError`
+    for a cell without area or a file without cells."""
     text = Path(path).read_text()
     starts = [(match.start(), match.group(1)) for match in _CELL.finditer(text)]
     areas, sequential = {}, set()
@@ -108,9 +111,10 @@ def run_stage(stage, work_dir, **request):
     """Run synthesis stage ``stage`` in a child process with its files in ``work_dir``.
 
     ``generic`` needs ``verilog`` and ``top``; ``cells`` needs ``liberty`` and ``delay_ps``
-    (abc's delay target); ``cmos`` nothing more. Returns the stage's result: ``seconds``,
-    ``peak_rss_mb`` and, for ``cells`` and ``cmos``, ``modules``, ``yosys_stat`` and the
-    written files. Raises :class:`SynthError` if the stage fails.
+    (abc's delay target, ps); ``cmos`` nothing more. Returns the stage's result: ``seconds``
+    (wall time), ``peak_rss_mb`` (MiB, the process tree's), ``log`` and, for ``cells`` and
+    ``cmos``, ``modules``, ``yosys_stat`` and the written files. Raises :class:`ValueError`
+    for an unknown stage and :class:`SynthError` if the stage fails.
     """
     if stage not in STAGES:
         raise ValueError(f"stage {stage!r}: must be one of {', '.join(STAGES)}")
@@ -123,55 +127,17 @@ def run_stage(stage, work_dir, **request):
     log_path = work_dir / f"{stage}.log"
     request_path.write_text(json.dumps(request, indent=2) + "\n")
     result_path.unlink(missing_ok=True)
-    code, seconds, peak = run_measured(
-        [sys.executable, "-m", __name__, stage, str(request_path), str(result_path)],
-        log_path, work_dir)
-    if code != 0 or not result_path.is_file():
-        tail = "".join(log_path.read_text(errors="replace").splitlines(True)[-15:])
-        raise SynthError(f"yosys stage {stage} failed (exit code {code}); "
-                         f"log {log_path}, last lines:\n{tail}")
+    run = ToolRun((sys.executable, "-m", __name__, stage, str(request_path), str(result_path)),
+                  work_dir, log_path).execute()
+    what = f"yosys stage {stage}"
+    run.check(what, SynthError)
+    if not result_path.is_file():
+        raise run.error(what, SynthError, reason="no result written")
     result = json.loads(result_path.read_text())
-    result.update(seconds=seconds, peak_rss_mb=max(peak, result.get("vm_hwm_mb", 0.0)),
+    result.update(seconds=run.seconds,
+                  peak_rss_mb=max(run.peak_rss_mb, result.get("vm_hwm_mb", 0.0)),
                   log=str(log_path))
     return result
-
-
-def run_measured(command, log_path, cwd, interval=0.2):
-    """Run ``command`` in ``cwd`` with its output to ``log_path``. Returns ``(exit code,
-    seconds, peak memory in MB)``, the memory being the largest sum of the resident sizes of
-    the process and its descendants (abc runs beside yosys), sampled every ``interval`` s."""
-    started = time.monotonic()
-    peak = 0
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
-        while process.poll() is None:
-            peak = max(peak, _tree_rss(process.pid))
-            time.sleep(interval)
-    return process.returncode, time.monotonic() - started, peak / 2**20
-
-
-def _tree_rss(root):
-    """Resident bytes of process ``root`` and its descendants (from ``/proc``)."""
-    parents, resident = {}, {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat") as stat:
-                    text = stat.read()
-            except OSError:
-                continue
-            fields = text[text.rindex(")") + 2:].split()  # fields from the 3rd (state) on
-            parents[int(entry.name)] = int(fields[1])
-            resident[int(entry.name)] = int(fields[21]) * _PAGE
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += resident.get(pid, 0)
-        todo += [child for child, parent in parents.items() if parent == pid]
-    return total
-
-
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 # ---- the child process -------------------------------------------------------------------
@@ -181,7 +147,7 @@ def _name(idstring):
     return text[1:] if text.startswith("\\") else text
 
 
-def _modules(ys, design):
+def _modules(design):
     """Per-module local cells and submodule instances of ``design``."""
     modules = {}
     for module_id, module in design.modules_.items():
@@ -264,7 +230,7 @@ def _child(stage, request):
             run("opt_clean", "opt_clean")
             run("tee -q -o cmos.stat.json stat -tech cmos -json", "stat")
         result["yosys_stat"] = json.loads(Path(f"{stage}.stat.json").read_text())["design"]
-        result["modules"] = _modules(ys, design)
+        result["modules"] = _modules(design)
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmHWM:"):

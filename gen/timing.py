@@ -13,7 +13,8 @@ import re
 import shutil
 from pathlib import Path
 
-from .synth import ABC_CONSTRAINTS, run_measured
+from .synth import ABC_CONSTRAINTS
+from .tools import ToolError, ToolRun
 
 __all__ = ["StaMissing", "StaError", "find_sta", "run_sta", "parse_report", "endpoint_group"]
 
@@ -22,7 +23,7 @@ class StaMissing(FileNotFoundError):
     """OpenSTA's ``sta`` is not installed."""
 
 
-class StaError(RuntimeError):
+class StaError(ToolError):
     """OpenSTA failed or printed no timing path."""
 
 
@@ -75,11 +76,12 @@ def endpoint_group(pin):
 
 
 def parse_report(text, period_ns):
-    """The critical path of an OpenSTA report written by :func:`run_sta`: ``startpoint``,
+    """The critical path of an OpenSTA report written by :func:`run_sta` for a clock of
+    ``period_ns`` (ns; times below are in ns, frequencies in MHz): ``startpoint``,
     ``endpoint``, ``arrival_ns``, ``setup_ns``, ``slack_ns``, ``required_period_ns``,
     ``fmax_mhz``, ``cells`` (instances on the path) and ``worst_by_group``: the slowest
     endpoint of each :func:`endpoint_group`, slowest first, as ``[group, endpoint pin,
-    required period]``."""
+    required period]``. Raises :class:`StaError` when the report holds no timing path."""
     critical, _, endpoints = text.partition("@@ endpoints")
     found = [pattern.search(critical) for pattern in (_START, _END, _ARRIVAL, _SLACK)]
     if not all(found):
@@ -111,9 +113,10 @@ def parse_report(text, period_ns):
 def run_sta(netlist, top, liberty, work_dir, period_ns=10.0):
     """Time ``netlist`` (module ``top``) against ``liberty`` with a clock of ``period_ns``
     (the result does not depend on it, only the slack does). Writes ``sta.tcl`` and the report
-    ``sta.log`` into ``work_dir`` and returns :func:`parse_report`'s figures plus ``seconds``,
-    ``peak_rss_mb`` and ``report`` (the log's path). Raises :class:`StaMissing` or
-    :class:`StaError`."""
+    ``sta.log`` into ``work_dir`` and returns :func:`parse_report`'s figures plus ``seconds``
+    (wall time), ``peak_rss_mb`` (MiB) and ``report`` (the log's path). Raises
+    :class:`StaMissing` when OpenSTA is not installed and :class:`StaError` when it fails,
+    reports an error or prints no timing path."""
     sta = find_sta()
     work_dir = Path(work_dir)
     script = work_dir / "sta.tcl"
@@ -121,12 +124,10 @@ def run_sta(netlist, top, liberty, work_dir, period_ns=10.0):
     script.write_text(_SCRIPT.format(liberty=Path(liberty).resolve(),
                                      netlist=Path(netlist).resolve(), top=top,
                                      period_ns=period_ns, **ABC_CONSTRAINTS))
-    code, seconds, peak = run_measured([sta, "-no_splash", "-exit", str(script.resolve())],
-                                       log, work_dir)
-    text = log.read_text(errors="replace")
-    if code != 0 or re.search(r"(?m)^Error", text):
-        tail = "".join(text.splitlines(True)[-10:])
-        raise StaError(f"OpenSTA failed (exit code {code}); log {log}:\n{tail}")
-    result = parse_report(text, period_ns)
-    result.update(seconds=seconds, peak_rss_mb=peak, report=str(log))
+    run = ToolRun((sta, "-no_splash", "-exit", str(script.resolve())), work_dir, log).execute()
+    run.check("OpenSTA", StaError)
+    if re.search(r"(?m)^Error", run.log_text()):
+        raise run.error("OpenSTA", StaError, reason="an error in its report")
+    result = parse_report(run.log_text(), period_ns)
+    result.update(seconds=run.seconds, peak_rss_mb=run.peak_rss_mb, report=str(log))
     return result

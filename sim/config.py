@@ -176,18 +176,38 @@ class DstcConfig:
 
     # -- serialisation ------------------------------------------------------------------------
 
+    #: Version of the JSON format (``"schema"`` in ``config.json``; docs/config.md). Raise it
+    #: when a parameter is renamed, removed or changes meaning. A plain class attribute, not
+    #: a field.
+    SCHEMA_VERSION = 1
+
     def to_dict(self):
+        """The parameters as a dict (``{field name: value}``), without the schema version:
+        ``DstcConfig(**config.to_dict()) == config``."""
         return dataclasses.asdict(self)
 
     def to_json(self):
-        """Canonical JSON text (sorted keys, trailing newline): byte-identical across runs."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        """Canonical JSON text (sorted keys, trailing newline, byte-identical across runs): the
+        parameters and ``"schema"``, the format's version (:attr:`SCHEMA_VERSION`)."""
+        return json.dumps({"schema": self.SCHEMA_VERSION, **self.to_dict()}, indent=2,
+                          sort_keys=True) + "\n"
 
     @classmethod
     def from_dict(cls, values):
-        """Build from a mapping; unknown keys are rejected by name."""
+        """Build from a mapping of parameters, as :meth:`to_json` writes them.
+
+        ``"schema"`` must be :attr:`SCHEMA_VERSION` when present; a mapping without it (the
+        ``config.json`` files written before the version was recorded) is read as version 1.
+        Raises :class:`ConfigError` for a mapping that is not a dict, another schema version,
+        an unknown key (by name) or an invalid value.
+        """
         if not isinstance(values, dict):
             raise ConfigError(f"configuration must be a JSON object, not {type(values).__name__}")
+        values = dict(values)
+        schema = values.pop("schema", 1)
+        if type(schema) is not int or schema != cls.SCHEMA_VERSION:
+            raise ConfigError(f"schema={schema!r}: unsupported configuration schema version; "
+                              f"this version of dstc reads schema {cls.SCHEMA_VERSION}")
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -197,6 +217,8 @@ class DstcConfig:
 
     @classmethod
     def from_json(cls, text):
+        """Build from JSON text (see :meth:`from_dict`); raises :class:`ConfigError`, or
+        :class:`json.JSONDecodeError` for text that is not JSON."""
         return cls.from_dict(json.loads(text))
 
     def replace(self, **changes):

@@ -11,11 +11,14 @@ import csv
 import io
 import json
 import re
+import sys
 
 import pytest
 
-from dstc.gen import area, dedup, synth, timing
+from dstc.gen import area, dedup, synth, timing, tools
+from dstc.gen.cli import build_parser
 from dstc.gen.generate import DESIGNS
+from dstc.gen.markdown import table
 from dstc.sim.config import preset
 
 # ---- module merging ----------------------------------------------------------------------
@@ -319,6 +322,53 @@ def test_parse_sta_report_without_a_path():
         timing.parse_report("@@ critical path\nNo paths found.\n@@ endpoints\n", 5.0)
 
 
+# ---- the tool runner and the table writer ------------------------------------------------
+
+def test_tool_run_measures_and_logs(tmp_path):
+    """A child that holds 64 MiB: its output goes to the log, its memory is sampled."""
+    program = "import time; x = bytearray(64 << 20); x[::4096] = b'1' * (len(x) // 4096); " \
+              "print('hello'); time.sleep(1.0)"
+    run = tools.ToolRun((sys.executable, "-c", program), tmp_path, tmp_path / "t.log")
+    result = run.execute(interval=0.05)
+    assert result.ok and result.check() is result and run.name.startswith("python")
+    assert result.log_text() == "hello\n"
+    assert result.seconds >= 1.0 and result.peak_rss_mb >= 64
+
+
+def test_tool_error_quotes_the_log_tail(tmp_path):
+    program = "import sys; print('\\n'.join(map(str, range(40)))); sys.exit(3)"
+    result = tools.ToolRun((sys.executable, "-c", program), tmp_path,
+                           tmp_path / "t.log").execute()
+    assert not result.ok and result.returncode == 3
+    with pytest.raises(synth.SynthError) as error:
+        result.check("yosys stage cells", synth.SynthError)
+    message = str(error.value)
+    assert message.startswith("yosys stage cells failed (exit code 3) after ")
+    assert f"log {tmp_path / 't.log'}, last lines:\n25\n" in message
+    assert message.endswith("\n39\n") and "\n24\n" not in message
+    assert error.value.log == tmp_path / "t.log"
+    assert isinstance(error.value, tools.ToolError) and isinstance(error.value, RuntimeError)
+
+
+def test_missing_tool_names_the_remedy(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(FileNotFoundError, match="no-such-tool not found: pip install it"):
+        tools.find_tool("no-such-tool", "pip install it")
+
+
+def test_markdown_table():
+    rows = [["a", "1,024", "+3.5%"], ["b", "-", "x"]]
+    assert table(["name", "count", "change"], rows) == (
+        "| name | count | change |\n|---|---:|---|\n| a | 1,024 | +3.5% |\n| b | - | x |\n")
+    assert table(["name", "count", "change"], rows, align="lrr").splitlines()[1] == \
+        "|---|---:|---:|"
+    assert table(["x"], []) == "| x |\n|---:|\n"
+    with pytest.raises(ValueError, match=r"rows\[1\]: has 1 cells; the header has 2"):
+        table(["a", "b"], [[1, 2], [3]])
+    with pytest.raises(ValueError, match=r"align='lx': must be one 'l' or 'r' per column \(2\)"):
+        table(["a", "b"], [], align="lx")
+
+
 # ---- overheads and reports ---------------------------------------------------------------
 
 def _entry(module, scale, period):
@@ -391,14 +441,15 @@ def _check_png(path):
 
 def test_command_line_options():
     parser = argparse.ArgumentParser()
-    area.add_area_command(parser.add_subparsers())
-    args = parser.parse_args(["area", "--preset", "small", "--design", "dstc"])
+    area.add_arguments(parser)
+    args = parser.parse_args(["--preset", "small", "--design", "dstc"])
     assert (args.preset, args.design, args.output, args.clock_ns, args.jobs) == (
         "small", "dstc", None, 5.0, 2)
-    assert not args.no_timing and not args.no_cmos and args.run is area._cmd_area
-    assert parser.parse_args(["area"]).design == "both"
+    assert not args.no_timing and not args.no_cmos
+    assert build_parser().parse_args(["area"]).run is area.command
+    assert parser.parse_args([]).design == "both"
     with pytest.raises(SystemExit):
-        parser.parse_args(["area", "--clock-ns", "0"])
+        parser.parse_args(["--clock-ns", "0"])
 
 
 # ---- synthesis smoke run -----------------------------------------------------------------
@@ -408,7 +459,9 @@ def test_small_preset_area_and_timing(design, tmp_path):
     if design not in DESIGNS:
         pytest.skip(f"design {design!r} not in DESIGNS yet")
     config = preset("small")
-    results = area.run_area(config, [design], tmp_path, name="small", jobs=2, log=print)
+    run = area.run_area(config, [design], tmp_path, name="small", jobs=2)
+    results = run.document
+    assert run.paths == tuple(tmp_path / f"area.{ext}" for ext in ("md", "json", "csv", "png"))
     entry = results["designs"][design]
     total, categories = entry["total"], entry["categories"]
     assert total["area_um2"] > 0 and total["cells"] > 0 and total["transistors"] > 0
@@ -434,9 +487,7 @@ def test_small_preset_area_and_timing(design, tmp_path):
 
 def test_missing_liberty_stops_the_command_with_the_make_target(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv(synth.LIBERTY_ENV, str(tmp_path / "none.lib"))
-    parser = argparse.ArgumentParser()
-    area.add_area_command(parser.add_subparsers())
-    args = parser.parse_args(["area", "--preset", "small", "-o", str(tmp_path / "out")])
+    args = build_parser().parse_args(["area", "--preset", "small", "-o", str(tmp_path / "out")])
     assert args.run(args) == 2
     assert "run `make tech`" in capsys.readouterr().out
     assert not (tmp_path / "out" / "area.json").exists()

@@ -1,13 +1,21 @@
 """The ``dstc`` command line: help, generation, determinism and configuration errors."""
 
+import argparse
+import io
 import json
+import logging
 import os
+import re
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
+from dstc.gen import options
 from dstc.gen.cli import build_parser, main
+from dstc.gen.gemm_sim import run_with_progress
 from dstc.sim.config import DstcConfig, preset
 
 SUBCOMMANDS = ["presets", "generate", "isa", "sim", "bench", "demo", "area", "fpga"]
@@ -45,6 +53,7 @@ def test_generate_is_deterministic(tmp_path):
             "dstc_a_decoder.v", "dstc_b_decoder.v", "dstc_output_encoder.v", "config.json",
             "manifest.json"} == set(first)
     assert DstcConfig.from_json(first["config.json"].decode()) == preset("small")
+    assert json.loads(first["config.json"])["schema"] == DstcConfig.SCHEMA_VERSION
     manifest = json.loads(first["manifest.json"])
     assert manifest["dstc_core.v"]["bytes"] == len(first["dstc_core.v"])
     assert b"module dstc_core(" in first["dstc_core.v"]
@@ -63,6 +72,8 @@ def test_generate_from_config_file(tmp_path, capsys):
 @pytest.mark.parametrize("text, message", [
     ('{"array_rows": 3}', "array_rows=3: must be a power of two"),
     ('{"tile_k": 4}', "tile_k: unknown configuration parameter"),
+    ('{"schema": 2, "tile_m": 16}', "schema=2: unsupported configuration schema version; "
+                                    "this version of dstc reads schema 1"),
 ])
 def test_invalid_config_fails_with_named_parameter(tmp_path, capsys, text, message):
     path = tmp_path / "bad.json"
@@ -86,3 +97,66 @@ def test_isa_tables_in_the_docs_are_current(capsys):
     tables = capsys.readouterr().out
     assert "| KSTEP | 0x4 |" in tables and "Command beat: 1044 bits" in tables
     assert tables in (ROOT / "docs" / "isa.md").read_text()
+
+
+def test_progress_bar_draws_each_state_once(tmp_path):
+    """The simulator process writes "done total" to a file; the bar shows every new state
+    once, the last one included, and ends its line; the run's value comes back."""
+    progress = tmp_path / "progress"
+    states = [(0, 88), (8, 88), (8, 88), (40, 88), (88, 88)]
+
+    def run():
+        for done, total in states:
+            progress.write_text(f"{done} {total}")
+            time.sleep(0.5)
+        return 42
+
+    stream = io.StringIO()
+    assert run_with_progress(run, progress, "16x16x16", stream=stream) == 42
+    text = stream.getvalue()
+    assert re.search(r"\r  16x16x16 \[#{30}\] 88/88 commands, \d+ s\n$", text)
+    drawn = [line.split("] ")[1].split(",")[0] for line in text.rstrip("\n").split("\r") if line]
+    assert drawn == ["0/88 commands", "8/88 commands", "40/88 commands", "88/88 commands"]
+    assert text.count("\n") == 1
+
+
+def test_progress_bar_passes_errors_on(tmp_path):
+    def run():
+        raise ValueError("simulator failed")
+
+    stream = io.StringIO()
+    with pytest.raises(ValueError, match="simulator failed"):
+        run_with_progress(run, tmp_path / "never-written", "x", stream=stream)
+    assert stream.getvalue() == ""
+
+
+def test_shared_options():
+    assert options.density("0.25") == 0.25 and options.positive_int("3") == 3
+    assert options.positive_float("0.5") == 0.5
+    for function, text, message in ((options.density, "1.5", "a density must be between"),
+                                     (options.positive_int, "0", "must be a positive integer"),
+                                     (options.positive_float, "0", "must be a positive number")):
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            function(text)
+    args = argparse.Namespace(preset="small", config=None, output=None)
+    assert options.config_name(args) == "small"
+    assert options.output_folder(args, "area") == Path("build/area/small")
+    args = argparse.Namespace(preset="default", config="dir/mine.json", output="out")
+    assert options.config_name(args) == "mine" and options.output_folder(args, "x") == Path("out")
+
+
+def test_the_logger_prints_plain_lines_to_the_current_stdout(capsys):
+    options.configure_logging()
+    options.configure_logging()                          # idempotent: one line per message
+    logging.getLogger("dstc").info("  dstc   generic 1.0 s")
+    logging.getLogger("dstc").debug("not shown")
+    assert capsys.readouterr() == ("  dstc   generic 1.0 s\n", "")
+
+
+def test_commands_import_the_shared_options_not_the_cli():
+    """Imports go one way: cli -> command modules -> options."""
+    from conftest import ROOT
+    for path in [*(ROOT / "gen").glob("*.py"), *(ROOT / "gen" / "fpga").glob("*.py")]:
+        if path.name != "cli.py" or path.parent.name == "fpga":
+            text = path.read_text()
+            assert "from .cli import" not in text and "from ..cli import" not in text, path

