@@ -62,8 +62,8 @@ class KstepCost(abc.ABC):
     A cost that is a product ``a_factor(a_counts) * b_factor(b_counts)`` (chunk counts, lane
     classes, per-class bank stalls) sets :attr:`separable` and implements the two factors: the
     GEMM's per-pair sums then become matrix products (fast path, used by the 4096^3 sweep).
-    Other costs go through :meth:`issues` on every (A column, B row) pair (general path, a few
-    seconds per 4096^3 GEMM).
+    Other costs go through :meth:`issues` on every (A column, B row) pair (general path, about
+    2.5 times slower for the chunk cost).
     """
 
     #: Row classes ``G`` (A-side counts per ``row mod G``); must divide ``tile_m``.

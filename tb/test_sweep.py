@@ -169,3 +169,12 @@ def test_bench_sweep_measures_a_fresh_process(tmp_path):
     figures = sweep.bench_sweep(out_dir=tmp_path, shape=(64, 64, 64), preset_name="small")
     assert 0 < figures["seconds"] < 60 and 20 < figures["peak_mib"] < 2000
     assert (tmp_path / "sweep.json").exists()
+
+
+def test_the_same_seed_writes_identical_files(tmp_path):
+    config = preset("small")
+    for name in ("one", "two"):
+        sweep.run_sweep(config, shape=SMALL_SHAPE, points=[(0.5, 0.4), (0.3, 1.0)], seed=9,
+                        out_dir=tmp_path / name)
+    for name in ("sweep.csv", "sweep.json", "sweep_latency.png", "sweep_speedup.png"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
