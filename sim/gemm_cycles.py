@@ -247,24 +247,25 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
     start = tm if with_c else 1
     rows_per_block = max(1, _BLOCK_ELEMENTS // max(1, gk * gn))
     cycles = issued = drained = ohmma = 0
-    kt_index = np.arange(gk)[:, None, None]
+    # 1-based k tile numbers, so that 0 can mean "no issuing pair".
+    kt_number = np.arange(1, gk + 1, dtype=np.int32)[:, None, None]
     for i0 in range(0, gm, rows_per_block):
         rows = slice(i0, min(gm, i0 + rows_per_block))
         if cost.separable:
-            # Issue cycles of every tile pair: [gk, rows, gn], exact in float64 (< 2^53).
-            pair_issues = np.rint(np.matmul(fa3[:, rows], fb3)).astype(np.int64)
+            # Issue cycles of every tile pair: [gk, rows, gn]; integers, exact in float64.
+            pair_issues = np.matmul(fa3[:, rows], fb3)
         else:
             pair_issues = _general_pair_issues(a_counts[rows], b_counts, a_nz[rows], b_nz,
                                                cost, gk, kc)
         pairs = coarse_a.T[:, rows, None] & coarse_b[:, None, :]          # [gk, rows, gn]
         issuing = pair_issues > 0
-        header_only = pairs & ~issuing
-        any_issue = issuing.any(axis=0)
-        last_issue = gk - 1 - np.argmax(issuing[::-1], axis=0)           # [rows, gn]
-        trailing = (header_only & (kt_index > last_issue)).sum(axis=0)
-        tail = np.where(any_issue, np.maximum(0, 1 + PIPELINE_LATENCY - trailing), 0)
+        # The k tile number of each output tile's last issuing pair (0: none); every pair
+        # after it is header-only and shortens the drain's wait.
+        last_issue = np.where(issuing, kt_number, 0).max(axis=0)          # [rows, gn]
+        trailing = (pairs & (kt_number > last_issue)).sum(axis=0)
+        tail = np.where(last_issue > 0, np.maximum(0, 1 + PIPELINE_LATENCY - trailing), 0)
         n_pairs = pairs.sum(axis=0)
-        tile_issues = pair_issues.sum(axis=0)
+        tile_issues = pair_issues.sum(axis=0).astype(np.int64)
         live = n_pairs > 0
         cycles += int(np.where(live, start + SPWMMA_FIXED_CYCLES * n_pairs + tile_issues + tail
                                + 1 + tm, 0).sum())
