@@ -263,7 +263,8 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
         # after it is header-only and shortens the drain's wait.
         last_issue = np.where(issuing, kt_number, 0).max(axis=0)          # [rows, gn]
         trailing = (pairs & (kt_number > last_issue)).sum(axis=0)
-        tail = np.where(last_issue > 0, np.maximum(0, 1 + PIPELINE_LATENCY - trailing), 0)
+        tail = np.where(last_issue > 0,
+                        np.maximum(0, 1 + PIPELINE_LATENCY - SPWMMA_FIXED_CYCLES * trailing), 0)
         n_pairs = pairs.sum(axis=0)
         tile_issues = pair_issues.sum(axis=0).astype(np.int64)
         live = n_pairs > 0
