@@ -11,7 +11,7 @@ import importlib
 import sys
 
 from ..sim.config import PRESETS, ConfigError
-from .options import configure_logging
+from .options import UsageError, configure_logging
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "demo": ".demo",
     "area": ".area",
     "fpga": ".fpga.cli",
+    "sweep": ".sweep",
 }
 
 
@@ -54,13 +55,16 @@ def build_parser():
 
 def main(argv=None):
     """Run ``dstc`` with ``argv`` (default: the process's arguments); returns the exit code
-    (2 for an invalid configuration, else the subcommand's)."""
+    (2 for an invalid configuration or other bad input, else the subcommand's)."""
     args = build_parser().parse_args(argv)
     configure_logging()
     try:
         return args.run(args)
     except ConfigError as error:
         print(f"dstc: invalid configuration: {error}", file=sys.stderr)
+        return 2
+    except UsageError as error:
+        print(f"dstc {args.command}: error: {error}", file=sys.stderr)
         return 2
 
 

@@ -11,12 +11,18 @@ from pathlib import Path
 
 from ..sim.config import PRESETS, ConfigError, DstcConfig, preset
 
-__all__ = ["LOGGER", "add_config_options", "config_from", "config_name", "density",
+__all__ = ["LOGGER", "UsageError", "add_config_options", "config_from", "config_name", "density",
            "positive_int", "positive_float", "output_folder", "configure_logging"]
 
 #: Name of the one logger of the flows: progress lines of ``dstc area``, ``fpga``, ``bench``
 #: and ``sim`` go to ``logging.getLogger(LOGGER)``.
 LOGGER = "dstc"
+
+
+class UsageError(ValueError):
+    """Bad input to a subcommand (an argument, a path, a file's contents) found after
+    parsing; the message names the argument, the value and the rule. ``dstc`` prints it and
+    exits with status 2, without a traceback."""
 
 
 def add_config_options(parser):

@@ -8,7 +8,7 @@ on the iso-MAC dense baseline, and on an NVIDIA-style 2:4 structured-sparse core
 into the output folder. docs/workloads.md describes the columns and the models.
 
 Python use: :func:`run_sweep` (pure: no printing, returns a :class:`SweepResult`); command
-line: :func:`add_arguments` and :func:`main` (``python -m dstc.gen.sweep --help``).
+line: ``dstc sweep`` (:func:`add_arguments` and :func:`command`).
 """
 
 import argparse
@@ -27,18 +27,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..sim.config import PRESETS, ConfigError, DstcConfig, preset
+from ..sim.config import DstcConfig
 from ..sim.gemm_cycles import (
     dense_baseline_cycles,
     dense_mode_cycles,
     gemm_cycles,
     structured_24_cycles,
 )
+from .options import UsageError, add_config_options, config_from, config_name, positive_int
 
 __all__ = ["DEFAULT_DENSITIES_A", "DEFAULT_DENSITIES_B", "DEFAULT_SHAPE", "SweepRow",
            "SweepResult", "grid_points", "random_bitmap", "operand_bytes", "run_sweep",
-           "write_tables", "write_figures", "format_table", "add_arguments", "run_command",
-           "main", "bench_sweep"]
+           "write_tables", "write_figures", "format_table", "HELP", "DESCRIPTION",
+           "add_arguments", "command", "bench_sweep"]
 
 log = logging.getLogger("dstc")
 
@@ -393,16 +394,6 @@ def _point_list(text):
     return tuple(points)
 
 
-def _size(text):
-    """A positive integer (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: must be a positive integer")
-    return value
-
 
 def _seed(text):
     try:
@@ -424,18 +415,21 @@ def _bandwidth(text):
     return value
 
 
+HELP = "exact cycles of a GEMM over a grid of densities, in seconds"
+DESCRIPTION = ("Compute, from random bitmaps alone, the exact cycles of an M x N x K SpGEMM "
+               "at each point of a density grid (the same number the command-level model "
+               "and the RTL give), beside dense mode, the iso-MAC dense baseline and a 2:4 "
+               "structured-sparse core; write sweep.csv, sweep.json and two figures.")
+
+
 def add_arguments(parser):
     """Add ``dstc sweep``'s options to ``parser`` (an argparse (sub)parser)."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--preset", default="default", metavar="NAME",
-                       help=f"named configuration: {', '.join(PRESETS)} (default: default)")
-    group.add_argument("--config", metavar="FILE",
-                       help="configuration as JSON (the config.json that generate writes)")
-    parser.add_argument("--m", type=_size, default=DEFAULT_SHAPE[0],
+    add_config_options(parser)
+    parser.add_argument("--m", type=positive_int, default=DEFAULT_SHAPE[0],
                         help="rows of A and D (default: %(default)s)")
-    parser.add_argument("--n", type=_size, default=DEFAULT_SHAPE[1],
+    parser.add_argument("--n", type=positive_int, default=DEFAULT_SHAPE[1],
                         help="columns of B and D (default: %(default)s)")
-    parser.add_argument("--k", type=_size, default=DEFAULT_SHAPE[2],
+    parser.add_argument("--k", type=positive_int, default=DEFAULT_SHAPE[2],
                         help="inner dimension (default: %(default)s)")
     parser.add_argument("--density-a", type=_densities,
                         default=DEFAULT_DENSITIES_A, metavar="D[,D...]",
@@ -452,32 +446,20 @@ def add_arguments(parser):
     parser.add_argument("--no-figures", action="store_true", help="write the tables only")
     parser.add_argument("-o", "--output", default="build/sweep", metavar="DIR",
                         help="output folder (default: %(default)s)")
-    parser.set_defaults(run=run_command)
     return parser
 
 
-def _config_and_label(args):
-    if args.config:
-        path = Path(args.config)
-        try:
-            return DstcConfig.from_json(path.read_text()), path.stem
-        except OSError as error:
-            raise ConfigError(f"--config {args.config}: {error.strerror}") from None
-        except ValueError as error:
-            raise ConfigError(f"--config {args.config}: {error}") from None
-    return preset(args.preset), args.preset
-
-
-def run_command(args):
-    """Run the sweep the parsed ``args`` ask for, log it; returns the exit status."""
-    config, label = _config_and_label(args)
+def command(args):
+    """Run the sweep the parsed ``args`` ask for, log it; returns the exit status. Raises
+    :class:`~dstc.gen.options.UsageError` for an output path that is not a writable folder."""
+    config, label = config_from(args), config_name(args)
     output = Path(args.output)
     if output.exists() and not output.is_dir():
-        raise ValueError(f"--output {args.output}: exists and is not a folder")
+        raise UsageError(f"--output {args.output}: exists and is not a folder")
     try:   # before any work: an output path under a file or not writable fails at once
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ValueError(f"--output {args.output}: {error.strerror}") from None
+        raise UsageError(f"--output {args.output}: {error.strerror}") from None
     seed = int.from_bytes(os.urandom(4), "little") if args.seed is None else args.seed
     points = args.points or grid_points(args.density_a, args.density_b)
     shape = (args.m, args.n, args.k)
@@ -493,24 +475,6 @@ def run_command(args):
     return 0
 
 
-def main(argv=None):
-    """``python -m dstc.gen.sweep``: the command until it is registered in ``dstc``."""
-    parser = add_arguments(argparse.ArgumentParser(
-        prog="dstc sweep", description="Exact cycles of a GEMM over a grid of densities."))
-    args = parser.parse_args(argv)
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.addHandler(handler)
-    level = log.level
-    log.setLevel(logging.INFO)
-    try:
-        return run_command(args)
-    except (ValueError, OSError) as error:
-        parser.exit(2, f"dstc sweep: error: {error}\n")
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
-
 
 def bench_sweep(out_dir=None, shape=DEFAULT_SHAPE, preset_name="default"):
     """Time the default 8-point sweep end to end (tables and figures) in a fresh Python
@@ -518,7 +482,7 @@ def bench_sweep(out_dir=None, shape=DEFAULT_SHAPE, preset_name="default"):
     memory of that process}``. ``out_dir`` defaults to a temporary folder."""
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(out_dir) if out_dir is not None else Path(scratch)
-        command = [sys.executable, "-m", "dstc.gen.sweep", "--preset", preset_name,
+        command = [sys.executable, "-m", "dstc.gen.cli", "sweep", "--preset", preset_name,
                    "--m", str(shape[0]), "--n", str(shape[1]), "--k", str(shape[2]),
                    "--seed", "2021", "-o", str(output)]
         started = time.monotonic()
@@ -534,6 +498,3 @@ def bench_sweep(out_dir=None, shape=DEFAULT_SHAPE, preset_name="default"):
     # ru_maxrss is in KiB on Linux.
     return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024}
 
-
-if __name__ == "__main__":
-    sys.exit(main())

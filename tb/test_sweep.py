@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from dstc.gen import sweep
+from dstc.gen import cli, sweep
 from dstc.sim.config import preset
 from dstc.sim.program import dense_gemm_cycles, gemm_program, sparse_gemm_cycles
 
@@ -129,9 +129,17 @@ def test_bad_arguments_name_the_argument(kwargs, message):
         sweep.run_sweep(preset("small"), **arguments)
 
 
+def _dstc_sweep(argv):
+    """Exit status of ``dstc sweep ARGV`` (argparse errors exit through SystemExit)."""
+    try:
+        return cli.main(["sweep", *argv])
+    except SystemExit as exit_:
+        return exit_.code
+
+
 def test_command_line(tmp_path, capsys):
     out = tmp_path / "out"
-    status = sweep.main(["--preset", "small", "--m", "20", "--n", "12", "--k", "9",
+    status = _dstc_sweep(["--preset", "small", "--m", "20", "--n", "12", "--k", "9",
                          "--points", "0.5:0.5,1:0.2", "--seed", "11", "-o", str(out)])
     assert status == 0
     text = capsys.readouterr().out
@@ -149,9 +157,7 @@ def test_command_line(tmp_path, capsys):
     (["--preset", "nope"], "preset='nope': unknown preset"),
 ])
 def test_command_line_refuses_bad_input(capsys, argv, message):
-    with pytest.raises(SystemExit) as exit_info:
-        sweep.main(["--m", "8", "--n", "8", "--k", "8", *argv])   # the last --m wins
-    assert exit_info.value.code == 2
+    assert _dstc_sweep(["--m", "8", "--n", "8", "--k", "8", *argv]) == 2   # the last --m wins
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error
 
@@ -159,9 +165,7 @@ def test_command_line_refuses_bad_input(capsys, argv, message):
 def test_command_line_refuses_an_output_under_a_file(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(SystemExit) as exit_info:
-        sweep.main(["--m", "8", "--n", "8", "--k", "8", "-o", str(blocker / "sub")])
-    assert exit_info.value.code == 2
+    assert _dstc_sweep(["--m", "8", "--n", "8", "--k", "8", "-o", str(blocker / "sub")]) == 2
     assert f"--output {blocker / 'sub'}" in capsys.readouterr().err
 
 
