@@ -15,12 +15,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: all demo test lint soak bench generate area fpga tools tech venv clean help
+.PHONY: all demo test lint soak bench figures generate area fpga tools tech venv clean help
 
 all: test
 
 help:
-	@echo "make demo | test | lint | soak | bench | generate | area | fpga | tech | clean"
+	@echo "make demo | test | lint | soak | bench | figures | generate | area | fpga | tech | clean"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,10 @@ soak: $(STAMP) tools
 
 bench: $(STAMP) tools
 	$(BIN)/dstc bench
+
+# Every workload figure and table in docs/ (area and FPGA keep their own targets).
+figures: $(STAMP)
+	$(BIN)/dstc sweep --preset default --seed 2021 -o docs/workloads
 
 generate: $(STAMP)
 	$(BIN)/dstc generate --preset default -o build/default

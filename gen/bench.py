@@ -16,6 +16,7 @@ from ..hw.core import DstcCore
 from ..sim.config import PRESETS, preset
 from .gemm_sim import GemmRequest, run_gemm
 from .markdown import table
+from .sweep import DEFAULT_SHAPE, bench_sweep
 from .verilog import to_verilog
 
 __all__ = ["BenchResults", "run_bench", "HELP", "DESCRIPTION", "add_arguments", "command"]
@@ -26,6 +27,9 @@ log = logging.getLogger("dstc")
 #: default preset: 64 SpWMMA tiles (16 per output tile) and 4 drains.
 WORKLOAD = {"m": 64, "n": 64, "k": 256, "density_a": 0.5, "density_b": 0.5, "seed": 2021}
 TILE_GOAL_MS = 50.0
+#: Goals of the exact density sweep (issue 11): the default 8-point grid at 4096^3, end to end
+#: with its tables and figures, in under this many seconds and MiB of peak memory.
+SWEEP_GOAL = {"seconds": 10.0, "peak_mib": 4096.0}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,11 @@ def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus")):
         generation.append(row)
         log.info(f"  {name:<11} {row['seconds']:6.1f} s  {row['lines']:>7} lines")
 
+    log.info("Exact density sweep (dstc sweep), default preset, 8 points at %dx%dx%d",
+             *DEFAULT_SHAPE)
+    sweep = bench_sweep(out_dir=out_dir / "sweep")
+    log.info(f"  {sweep['seconds']:6.1f} s, peak {sweep['peak_mib']:.0f} MiB")
+
     log.info(f"Simulation of the default preset: {WORKLOAD['m']}x{WORKLOAD['n']}x{WORKLOAD['k']} "
         f"SpGEMM at density {WORKLOAD['density_a']} x {WORKLOAD['density_b']}")
     config = preset("default")
@@ -95,7 +104,8 @@ def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus")):
     results = {"machine": {"python": platform.python_version(), "cpu": platform.processor(),
                            "system": platform.platform()},
                "workload": WORKLOAD, "tile_goal_ms": TILE_GOAL_MS,
-               "generation": generation, "simulation": runs}
+               "generation": generation, "sweep": {**sweep, "goal": SWEEP_GOAL},
+               "simulation": runs}
     json_path, md_path = out_dir / "bench.json", out_dir / "bench.md"
     json_path.write_text(json.dumps(results, indent=2) + "\n")
     md_path.write_text(_markdown(results))
@@ -116,9 +126,16 @@ def _markdown(results):
           f"{r['cycles_per_second']:.0f}", f"{r['tiles_per_second']:.2f}",
           f"{r['ms_per_tile']:.1f}", f"{r['build_and_run_seconds']:.0f}",
           "yes" if r["ok"] else "FAILED"] for r in results["simulation"]], align="l" * 9)
+    sweep = results["sweep"]
+    sweep_table = table(["seconds", "peak memory (MiB)", "goal"],
+                        [[f"{sweep['seconds']:.1f}", f"{sweep['peak_mib']:.0f}",
+                          f"< {sweep['goal']['seconds']:.0f} s, < {sweep['goal']['peak_mib']:.0f}"
+                          f" MiB"]], align="lll")
     return (f"# dstc bench\n\nMachine: {results['machine']['system']}, Python "
             f"{results['machine']['python']}.\n\n## Verilog generation of `dstc_core`\n\n"
-            f"{generation}\n## Simulation: default preset, {w['m']}x{w['n']}x{w['k']} SpGEMM "
+            f"{generation}\n## Exact density sweep: `dstc sweep --preset default` (8 points, "
+            f"{'x'.join(map(str, DEFAULT_SHAPE))}, tables and figures, a fresh process)\n\n"
+            f"{sweep_table}\n## Simulation: default preset, {w['m']}x{w['n']}x{w['k']} SpGEMM "
             f"at density {w['density_a']} x {w['density_b']} (seed {w['seed']})\n\n"
             f"{simulation}\nGoal: a default-preset tile in under "
             f"{results['tile_goal_ms']:.0f} ms of wall time on Verilator. A tile's time "
@@ -127,9 +144,10 @@ def _markdown(results):
 
 
 HELP = "measure generation time and simulation speed"
-DESCRIPTION = ("Measure the Verilog generation time of every preset and the simulation speed "
-               "of the default preset (cycles/s, tiles/s, ms per tile) on each simulator, in "
-               "one run; write bench.json and bench.md.")
+DESCRIPTION = ("Measure the Verilog generation time of every preset, the time and memory of "
+               "the exact 4096^3 density sweep, and the simulation speed of the default preset "
+               "(cycles/s, tiles/s, ms per tile) on each simulator, in one run; write "
+               "bench.json and bench.md.")
 
 
 def add_arguments(parser):

@@ -182,3 +182,18 @@ def test_the_same_seed_writes_identical_files(tmp_path):
                         out_dir=tmp_path / name)
     for name in ("sweep.csv", "sweep.json", "sweep_latency.png", "sweep_speedup.png"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_bench_report_shows_the_sweep():
+    """`dstc bench` reports the sweep's time and memory beside its goal."""
+    from dstc.gen.bench import SWEEP_GOAL, _markdown
+
+    document = {"machine": {"system": "Linux", "python": "3.11"},
+                "workload": {"m": 64, "n": 64, "k": 256, "density_a": 0.5, "density_b": 0.5,
+                             "seed": 2021},
+                "tile_goal_ms": 50.0, "generation": [],
+                "sweep": {"seconds": 4.25, "peak_mib": 155.4, "goal": SWEEP_GOAL},
+                "simulation": []}
+    text = _markdown(document)
+    assert "## Exact density sweep" in text and "4096x4096x4096" in text
+    assert "| 4.2 | 155 | < 10 s, < 4096 MiB |" in text
