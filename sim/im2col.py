@@ -255,6 +255,31 @@ class LoweredActivation:
         return EncodedOperand(role="B", shape=self.matrix_shape, tile_shape=(kc, tn),
                               coarse=coarse.copy(), tiles=tiles, dtype=self.values.dtype)
 
+    def column_tile(self, index):
+        """The B operand of output tile column ``index`` alone: the
+        :class:`~dstc.sim.bitmap.EncodedOperand` of ``B[:, index*tile_n : (index+1)*tile_n]``
+        (``K x width``, the last column tile possibly narrower), equal to encoding that slice
+        of the dense im2col. With the weights' tile row ``i`` it is the GEMM of one output tile
+        ``(i, index)``, for running sampled tiles of a layer. Raises :class:`ConvError` for an
+        index outside ``[0, n_tiles)``."""
+        kc, tn = self.tile_shape
+        gk, gn = self.counts.shape
+        if isinstance(index, bool) or not isinstance(index, int | np.integer) or not (
+                0 <= index < gn):
+            raise ConvError(f"index={index!r}: must be a column tile in [0, {gn})")
+        index = int(index)
+        ends = np.cumsum(self.counts.ravel()).reshape(gk, gn)
+        bits = self._bits(self.words[:, index])
+        tiles = {}
+        for kt in np.flatnonzero(self.counts[:, index]).tolist():
+            end = int(ends[kt, index])
+            tiles[(kt, 0)] = BitmapTile(bitmaps=bits[kt],
+                                        values=self.values[end - int(self.counts[kt, index]):end])
+        width = min(tn, self.shape.pixels - index * tn)
+        return EncodedOperand(role="B", shape=(self.shape.k, width), tile_shape=(kc, tn),
+                              coarse=self.coarse[:, index:index + 1].copy(), tiles=tiles,
+                              dtype=self.values.dtype)
+
     def dense(self):
         """The dense ``K x P`` lowered activation (zeros as ``+0``)."""
         return self.to_encoded().decode()

@@ -291,3 +291,24 @@ def test_densities_outside_0_1(density, rng):
         random_conv_operands(shape, preset("small"), 0.5, density, rng)
     assert check_density("d", 0) == 0.0 and check_density("d", 1) == 1.0
     assert issubclass(ConvError, ValueError)
+
+
+@pytest.mark.parametrize("config_name", ["small-fp16", "small"])
+def test_sampled_output_tiles(config_name, rng):
+    """One output tile (i, j) of a layer is the GEMM of weight tile row i and
+    ``lowered.column_tile(j)``: its result is that tile of the layer's output, bit for bit
+    (what runs through the RTL for sampled tiles)."""
+    from dstc.sim.golden import spgemm
+
+    config = preset(config_name)
+    shape = _shape("stride2-pad2-5x5")
+    weights, x = random_conv_operands(shape, config, 0.5, 0.6, rng)
+    result = conv2d(weights, x, config, **_arguments(shape))
+    d = result.output.reshape(shape.filters, shape.pixels)
+    a = weights.reshape(shape.filters, shape.k)
+    tm, tn = config.tile_m, config.tile_n
+    for i in range(-(-shape.filters // tm)):
+        for j in range(-(-shape.pixels // tn)):
+            tile = spgemm(a[i * tm:(i + 1) * tm], result.lowered.column_tile(j), config)
+            assert tile.d.tobytes() == np.ascontiguousarray(
+                d[i * tm:(i + 1) * tm, j * tn:(j + 1) * tn]).tobytes(), (i, j)

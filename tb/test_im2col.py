@@ -227,3 +227,43 @@ def test_bad_activation():
         im2col(np.ones((2, 4, 5)), shape)
     with pytest.raises(ValueError, match=r"int8 values must lie in \[-128, 127\]"):
         encode_activation(np.full((1, 2, 2), 300), config)
+
+
+@pytest.mark.parametrize("config_name", ["small", "default"])
+def test_column_tile_is_one_output_tile_column(config_name, rng):
+    """``column_tile(j)`` is the encoded slice ``B[:, j*tile_n:(j+1)*tile_n]`` (the last one
+    narrower): the B operand of the output tiles of column j, for sampled-tile runs."""
+    config = preset(config_name)
+    shape = ConvShape(6, 9, 7, 3, (3, 3), 1, 1, 1)           # P = 63: a ragged last tile
+    x = _activation(rng, shape, config, 0.4)
+    lowered = lower(encode_activation(x, config), shape, config)
+    dense = im2col(x, shape)
+    tn = config.tile_n
+    for j in range(-(-shape.pixels // tn)):
+        want = encode_b(dense[:, j * tn:(j + 1) * tn], config)
+        assert_same_encoding(lowered.column_tile(j), want)
+    for index in (-1, -(-shape.pixels // tn), 1.0, True):
+        with pytest.raises(ConvError, match=rf"index={index!r}: must be a column tile in "
+                                            rf"\[0, {-(-shape.pixels // tn)}\)"):
+            lowered.column_tile(index)
+
+
+def test_lowering_bench_counts(rng):
+    """``python -m dstc.gen.im2col_bench``'s measurement on a small layer: counts consistent
+    with the lowering, bytes of the bitmap format below the dense bytes at low density."""
+    from dstc.gen.im2col_bench import format_table, measure_lowering
+
+    shape = ConvShape(16, 12, 12, 4, (3, 3), 1, 1, 1)
+    rows = measure_lowering(shape, preset("default"), (0.1, 1.0), seed=5, repeats=1)
+    assert [row.density for row in rows] == [0.1, 1.0]
+    for row in rows:
+        assert row.dense_elements == shape.k * shape.pixels
+        assert row.word_operations == row.plane_words + row.pieces + row.lowered_words
+        assert row.dense_bytes == 2 * row.dense_elements
+    assert rows[0].bitmap_bytes < rows[0].dense_bytes / 3
+    assert rows[0].lowered_nnz < rows[1].lowered_nnz
+    assert format_table(rows).count("\n") == 3
+    with pytest.raises(ValueError, match=r"repeats=0: must be a positive integer"):
+        measure_lowering(shape, preset("default"), (0.5,), repeats=0)
+    with pytest.raises(ConvError, match=r"density=2: must be a number in \[0, 1\]"):
+        measure_lowering(shape, preset("default"), (2,), repeats=1)
