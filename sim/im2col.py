@@ -47,9 +47,10 @@ __all__ = ["ActivationBitmap", "encode_activation", "im2col", "LoweringCost",
 
 _WORD = 64
 _ALL_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
-# Pieces (lowered word x output row) computed per block: bounds the temporaries (~20 arrays of
-# 8 bytes each, about 160 MB at most) whatever the layer.
-_BLOCK_PIECES = 1 << 20
+# Pieces (lowered word x output row) computed per block of k tiles: bounds the temporaries
+# (~20 arrays of 8 bytes per piece and 16 bytes per value gathered, about 60 MB) whatever the
+# layer.
+_BLOCK_PIECES = 1 << 18
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -360,9 +361,9 @@ def lower(activation, shape, config):
     flat_starts = planes.starts.ravel()
     plane_len = planes.words.shape[-1]
 
-    words = np.zeros((gk * kc, units), dtype=np.uint64)
-    run_start = np.zeros((gk * kc, units, reach), dtype=np.int64)
-    run_len = np.zeros((gk * kc, units, reach), dtype=np.int64)
+    words = np.zeros((gk, gn, kc, per_tile), dtype=np.uint64)
+    counts = np.zeros((gk, gn), dtype=np.int64)
+    values = []
     pieces = 0
     t = np.arange(units, dtype=np.int64)[None, :, None]
     j = np.arange(reach, dtype=np.int64)[None, None, :]
@@ -370,9 +371,11 @@ def lower(activation, shape, config):
     oy = p0 // ow + j
     ox_lo = np.maximum(0, p0 - oy * ow)
     ox_hi = np.minimum(ow, p0 + unit - oy * ow)
-    block = max(kc, _BLOCK_PIECES // max(1, units * reach) // kc * kc)
-    for k0 in range(0, gk * kc, block):
-        k = np.arange(k0, min(gk * kc, k0 + block), dtype=np.int64)[:, None, None]
+    # Whole k tiles per block: the values of a block of k tiles are contiguous in the result.
+    tiles_per_block = max(1, _BLOCK_PIECES // max(1, kc * units * reach))
+    for kt0 in range(0, gk, tiles_per_block):
+        kts = min(gk, kt0 + tiles_per_block) - kt0
+        k = np.arange(kt0 * kc, (kt0 + kts) * kc, dtype=np.int64)[:, None, None]
         c, rs = np.divmod(k, rows * cols)
         r, s = np.divmod(rs, cols)
         y = oy * sh + r * dh - ph
@@ -391,25 +394,25 @@ def lower(activation, shape, config):
         high = np.where(shift > 0, flat_words[index + 1] << ((np.uint64(_WORD) - shift)
                                                             & np.uint64(63)), np.uint64(0))
         piece = (low | high) & _low_mask(count)
-        words[k0:k0 + k.shape[0]] = np.bitwise_or.reduce(piece << dest.astype(np.uint64),
-                                                         axis=-1)
-        run_start[k0:k0 + k.shape[0]] = flat_starts[index] + np.bitwise_count(
-            flat_words[index] & _low_mask(first & 63))
-        run_len[k0:k0 + k.shape[0]] = np.bitwise_count(piece)
         pieces += int(live.sum())
+        # Into the encoded operand's order: tile (kt, nt), row kk, word, piece.
+        order = (kts, kc, gn, per_tile)
+        block_words = np.bitwise_or.reduce(piece << dest.astype(np.uint64), axis=-1)
+        words[kt0:kt0 + kts] = block_words.reshape(order).transpose(0, 2, 1, 3)
+        run_start = flat_starts[index] + np.bitwise_count(flat_words[index]
+                                                          & _low_mask(first & 63))
+        run_len = np.bitwise_count(piece).astype(np.int64)
+        starts = run_start.reshape(order + (reach,)).transpose(0, 2, 1, 3, 4).ravel()
+        lengths = run_len.reshape(order + (reach,)).transpose(0, 2, 1, 3, 4).ravel()
+        counts[kt0:kt0 + kts] = run_len.reshape(order + (reach,)).sum(axis=(1, 3, 4))
+        # Run n covers values[start_n : start_n + length_n] of the planes.
+        ends = np.cumsum(lengths)
+        gather = np.repeat(starts - (ends - lengths), lengths) + np.arange(
+            int(ends[-1]) if ends.size else 0, dtype=np.int64)
+        values.append(planes.values[gather])
 
-    # Runs in the encoded operand's order: tile (kt, nt), then row kk, then word, then piece.
-    order = (gk, kc, gn, per_tile)
-    starts = run_start.reshape(order + (reach,)).transpose(0, 2, 1, 3, 4).ravel()
-    lengths = run_len.reshape(order + (reach,)).transpose(0, 2, 1, 3, 4).ravel()
-    total = int(lengths.sum())
-    ends = np.cumsum(lengths)
-    gather = np.repeat(starts - (ends - lengths), lengths) + np.arange(total, dtype=np.int64)
-    tile_words = words.reshape(order).transpose(0, 2, 1, 3)
-    counts = run_len.reshape(order + (reach,)).sum(axis=(1, 3, 4))
     cost = LoweringCost(plane_words=int(planes.words.size), pieces=pieces,
-                        lowered_words=int(words.size), values=total,
+                        lowered_words=int(words.size), values=int(counts.sum()),
                         dense_elements=k_total * pixels)
-    return LoweredActivation(shape=shape, tile_shape=(kc, tn),
-                             words=np.ascontiguousarray(tile_words),
-                             values=planes.values[gather], counts=counts, cost=cost)
+    return LoweredActivation(shape=shape, tile_shape=(kc, tn), words=words,
+                             values=np.concatenate(values), counts=counts, cost=cost)

@@ -267,3 +267,17 @@ def test_lowering_bench_counts(rng):
         measure_lowering(shape, preset("default"), (0.5,), repeats=0)
     with pytest.raises(ConvError, match=r"density=2: must be a number in \[0, 1\]"):
         measure_lowering(shape, preset("default"), (2,), repeats=1)
+
+
+@pytest.mark.parametrize("block", [1, 100])
+def test_lowering_in_blocks_of_k_tiles(block, monkeypatch, rng):
+    """Large layers are lowered a few k tiles at a time (bounded memory): the same result with
+    one k tile per block and with a few."""
+    import dstc.sim.im2col as module
+
+    monkeypatch.setattr(module, "_BLOCK_PIECES", block)
+    config = preset("small-fp16")
+    shape = _shape(LAYERS["dilation2-stride2"])
+    _check_lowering(_activation(rng, shape, config, 0.5), shape, config)
+    shape = _shape(LAYERS["many-channels"])
+    _check_lowering(_activation(rng, shape, config, 0.5), shape, config)
