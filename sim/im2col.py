@@ -335,7 +335,7 @@ def lower(activation, shape, config):
     tile_n``). Returns a :class:`LoweredActivation`, whose :meth:`~LoweredActivation.to_encoded`
     equals ``encode_b(im2col(activation.decode(), shape), config)`` bit for bit. Raises
     :class:`ConvError` when the activation is not an :class:`ActivationBitmap` or its shape is
-    not the layer's.
+    not the layer's, or its values are not the configuration's operand type.
     """
     if not isinstance(activation, ActivationBitmap):
         raise ConvError(f"activation: must be an ActivationBitmap (encode_activation), not "
@@ -345,6 +345,11 @@ def lower(activation, shape, config):
     if activation.shape != shape.input_shape:
         raise ConvError(f"activation shape {activation.shape}: the layer's input is "
                         f"{shape.input_shape} (C, H, W)")
+    dtype = Arithmetic(config).operand_dtype
+    if activation.operand.dtype != dtype:
+        raise ConvError(f"activation dtype {activation.operand.dtype}: the configuration's "
+                        f"{config.operand_type} operands are held as {dtype} "
+                        f"(encode it with encode_activation and this configuration)")
     (ph, pw), (sh, sw), (dh, dw) = shape.padding, shape.stride, shape.dilation
     _, height, _ = shape.input_shape
     rows, cols = shape.kernel

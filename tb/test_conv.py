@@ -312,3 +312,20 @@ def test_sampled_output_tiles(config_name, rng):
             tile = spgemm(a[i * tm:(i + 1) * tm], result.lowered.column_tile(j), config)
             assert tile.d.tobytes() == np.ascontiguousarray(
                 d[i * tm:(i + 1) * tm, j * tn:(j + 1) * tn]).tobytes(), (i, j)
+
+
+def test_conv_shape_derived_sizes():
+    shape = ConvShape(3, 224, 224, 64, (7, 7), 2, 3, 1)            # ResNet's first layer
+    assert (shape.out_height, shape.out_width) == (112, 112)
+    assert shape.gemm_shape == (64, 112 * 112, 3 * 49)
+    assert shape.macs == 64 * 112 * 112 * 147
+    assert shape.stride == (2, 2) and shape.padding == (3, 3) and shape.dilation == (1, 1)
+    assert shape.describe() == ("3x224x224 -> 64x112x112, 7x7 kernel, stride 2,2, padding 3,3, "
+                                "dilation 1,1")
+    shape = ConvShape(4, 10, 9, 2, (3, 2), (2, 1), (1, 0), (2, 3))
+    assert shape.kernel_span == (5, 4)
+    assert (shape.out_height, shape.out_width) == ((10 + 2 - 5) // 2 + 1, 9 - 4 + 1)
+    assert ConvShape.of((2, 4, 3, 2), (4, 10, 9), (2, 1), (1, 0), (2, 3)) == shape
+    assert shape.weight_shape == (2, 4, 3, 2) and shape.output_shape == (2, 4, 6)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        shape.stride = (1, 1)

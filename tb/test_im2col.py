@@ -215,6 +215,9 @@ def test_bad_activation():
     with pytest.raises(ConvError, match=r"activation shape \(2, 4, 4\): the layer's input is "
                                         r"\(3, 4, 4\)"):
         lower(activation, ConvShape(3, 4, 4, 1, (3, 3), 1, 1, 1), config)
+    with pytest.raises(ConvError, match=r"activation dtype int64: the configuration's fp16 "
+                                        r"operands are held as float16"):
+        lower(activation, shape, preset("small-fp16"))
     with pytest.raises(ConvError, match=r"16 pixel columns, height x width = 4 x 5 = 20"):
         ActivationBitmap(activation.operand, 4, 5)
     with pytest.raises(ConvError, match=r"width=0: must be a positive integer"):
