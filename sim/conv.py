@@ -35,8 +35,8 @@ from .gemm_cycles import (
 from .golden import dense_reference, spgemm
 from .im2col import ActivationBitmap, LoweredActivation, encode_activation, im2col, lower
 
-__all__ = ["ConvResult", "conv2d", "conv_reference", "ConvCycles", "conv_cycles",
-           "check_density", "random_conv_operands"]
+__all__ = ["ConvResult", "conv2d", "conv_reference", "tile_operands", "ConvCycles",
+           "conv_cycles", "check_density", "random_conv_operands"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -114,6 +114,32 @@ def conv_reference(weights, activation, config, stride=1, padding=0, dilation=1,
     d = dense_reference(weights.reshape(shape.filters, shape.k), im2col(x, shape), config,
                         c=_bias(bias, shape, arith), arith=arith)
     return d.reshape(shape.output_shape)
+
+
+def tile_operands(weights, lowered, config, tile_row, tile_column, arith=None):
+    """The GEMM of one output tile ``(tile_row, tile_column)`` of a layer, for running sampled
+    tiles: ``(a, b)``, the encoded weight rows ``tile_row*tile_m ...`` (``tile_m x K``, fewer
+    in the last tile row) and ``lowered.column_tile(tile_column)`` (``K x tile_n``, fewer in
+    the last tile column). Their product is the output's filters ``tile_row*tile_m ...`` at
+    pixels ``tile_column*tile_n ...`` (``D = F x OH*OW``), bit for bit. Raises
+    :class:`~dstc.sim.conv_shape.ConvError` for weights that do not match the layer or a tile
+    index out of range."""
+    arith = arith or Arithmetic(config)
+    if not isinstance(lowered, LoweredActivation):
+        raise ConvError(f"lowered: must be a LoweredActivation (dstc.sim.im2col.lower), not "
+                        f"{type(lowered).__name__}")
+    weights = _weights(weights, arith)
+    shape = lowered.shape
+    if weights.shape != shape.weight_shape:
+        raise ConvError(f"weights shape {weights.shape}: the layer's weights are "
+                        f"{shape.weight_shape} (F, C, R, S)")
+    rows = -(-shape.filters // config.tile_m)
+    if isinstance(tile_row, bool) or not isinstance(tile_row, numbers.Integral) or not (
+            0 <= tile_row < rows):
+        raise ConvError(f"tile_row={tile_row!r}: must be a weight tile row in [0, {rows})")
+    start = int(tile_row) * config.tile_m
+    a = weights.reshape(shape.filters, shape.k)[start:start + config.tile_m]
+    return encode_a(a, config), lowered.column_tile(tile_column)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,7 @@ from dstc.sim.conv import (
     conv_cycles,
     conv_reference,
     random_conv_operands,
+    tile_operands,
 )
 from dstc.sim.conv_shape import ConvError, ConvShape
 from dstc.sim.gemm_cycles import (
@@ -307,11 +308,24 @@ def test_sampled_output_tiles(config_name, rng):
     d = result.output.reshape(shape.filters, shape.pixels)
     a = weights.reshape(shape.filters, shape.k)
     tm, tn = config.tile_m, config.tile_n
-    for i in range(-(-shape.filters // tm)):
-        for j in range(-(-shape.pixels // tn)):
+    rows, columns = -(-shape.filters // tm), -(-shape.pixels // tn)
+    for i in range(rows):
+        for j in range(columns):
             tile = spgemm(a[i * tm:(i + 1) * tm], result.lowered.column_tile(j), config)
             assert tile.d.tobytes() == np.ascontiguousarray(
                 d[i * tm:(i + 1) * tm, j * tn:(j + 1) * tn]).tobytes(), (i, j)
+            a_tile, b_tile = tile_operands(weights, result.lowered, config, i, j)
+            assert spgemm(a_tile, b_tile, config).d.tobytes() == tile.d.tobytes()
+            program = gemm_program(a_tile, b_tile, config)
+            assert gemm_cycles(a_tile.decode() != 0, b_tile.decode() != 0, config).cycles == (
+                sparse_gemm_cycles(program))
+    with pytest.raises(ConvError, match=rf"tile_row={rows}: must be a weight tile row in "
+                                        rf"\[0, {rows}\)"):
+        tile_operands(weights, result.lowered, config, rows, 0)
+    with pytest.raises(ConvError, match=rf"index={columns}: must be a column tile"):
+        tile_operands(weights, result.lowered, config, 0, columns)
+    with pytest.raises(ConvError, match=r"weights shape \(5, 4, 5, 4\): the layer's weights"):
+        tile_operands(weights[..., :4], result.lowered, config, 0, 0)
 
 
 def test_conv_shape_derived_sizes():
