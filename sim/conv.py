@@ -1,0 +1,240 @@
+"""Sparse convolution (SpCONV) on the core: golden model and exact cycles (numpy only).
+
+A layer (:class:`~dstc.sim.conv_shape.ConvShape`) runs as the SpGEMM ``D = C + A @ B`` with the
+weights as A (``F x K``, ``K = C*R*S``, column ``k = c*R*S + r*S + s``) and the activation
+lowered in the bitmap format as B (``K x P``, :func:`~dstc.sim.im2col.lower`), so
+
+* :func:`conv2d` is bit-exact with the core: it is :func:`~dstc.sim.golden.spgemm` of the
+  encoded weights and the lowered activation, with the configuration's arithmetic (integers
+  wrap to the accumulator width; fp16 products are exact in fp32 and accumulate in k order);
+* :func:`conv_reference` is the dense product in the same k order
+  (:func:`~dstc.sim.golden.dense_reference` of the dense im2col), the reference a float
+  result is compared with bit for bit;
+* :func:`conv_cycles` is the layer's cycles on the core from the two bitmaps
+  (:func:`~dstc.sim.gemm_cycles.gemm_cycles`, exactly the command-level model), beside the
+  dense-mode, dense-baseline and 2:4 structured-sparse cycles, as a :class:`ConvCycles`.
+
+Bad input raises :class:`~dstc.sim.conv_shape.ConvError` (a ``ValueError``) naming the argument,
+the value and the rule.
+"""
+
+import dataclasses
+import numbers
+
+import numpy as np
+
+from .arith import Arithmetic
+from .bitmap import encode_a
+from .conv_shape import ConvError, ConvShape
+from .gemm_cycles import (
+    dense_baseline_cycles,
+    dense_mode_cycles,
+    gemm_cycles,
+    structured_24_cycles,
+)
+from .golden import dense_reference, spgemm
+from .im2col import ActivationBitmap, LoweredActivation, encode_activation, im2col, lower
+
+__all__ = ["ConvResult", "conv2d", "conv_reference", "tile_operands", "ConvCycles",
+           "conv_cycles", "check_density", "random_conv_operands"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ConvResult:
+    """What :func:`conv2d` computed: ``output`` (``F x OH x OW``, accumulator values), the
+    layer's ``shape``, the ``lowered`` activation and the ``gemm``
+    (:class:`~dstc.sim.golden.SpgemmResult`, ``d`` being ``F x OH*OW``)."""
+
+    output: np.ndarray
+    shape: ConvShape
+    lowered: LoweredActivation
+    gemm: object
+
+
+def _activation(activation, config, arith):
+    if isinstance(activation, ActivationBitmap):
+        return activation
+    return encode_activation(activation, config, arith)
+
+
+def _weights(weights, arith):
+    weights = arith.operands(weights)
+    if weights.ndim != 4:
+        raise ConvError(f"weights shape {weights.shape}: must be 4-D (F, C, R, S)")
+    return weights
+
+
+def _bias(bias, shape, arith):
+    if bias is None:
+        return None
+    bias = arith.accumulators(bias)
+    if bias.shape != (shape.filters,):
+        raise ConvError(f"bias shape {bias.shape}: must be ({shape.filters},), one per filter")
+    return np.repeat(bias[:, None], shape.pixels, axis=1)
+
+
+def conv2d(weights, activation, config, stride=1, padding=0, dilation=1, bias=None,
+           arith=None):
+    """The layer through the core's golden model: ``out = bias + conv(weights, activation)``.
+
+    ``weights``: ``F x C x R x S`` operand values; ``activation``: a dense ``C x H x W`` array
+    or an :class:`~dstc.sim.im2col.ActivationBitmap`; ``stride``, ``padding``, ``dilation``:
+    an int or a (vertical, horizontal) pair; ``bias``: ``F`` accumulator values loaded as C
+    (default none: the tile starts cleared). Returns a :class:`ConvResult` whose ``output``
+    (``F x OH x OW``) is bit-exact with the core. Raises
+    :class:`~dstc.sim.conv_shape.ConvError` for shapes that do not agree or bad strides,
+    padding or dilation, and ``ValueError`` for integer values out of the operand range.
+    """
+    arith = arith or Arithmetic(config)
+    weights = _weights(weights, arith)
+    activation = _activation(activation, config, arith)
+    shape = ConvShape.of(weights.shape, activation.shape, stride, padding, dilation)
+    lowered = lower(activation, shape, config)
+    gemm = spgemm(encode_a(weights.reshape(shape.filters, shape.k), config),
+                  lowered.to_encoded(), config, c=_bias(bias, shape, arith), arith=arith)
+    return ConvResult(output=gemm.d.reshape(shape.output_shape), shape=shape, lowered=lowered,
+                      gemm=gemm)
+
+
+def conv_reference(weights, activation, config, stride=1, padding=0, dilation=1, bias=None,
+                   arith=None):
+    """The dense layer, zeros included, accumulated in k order (``k = c*R*S + r*S + s``):
+    :func:`~dstc.sim.golden.dense_reference` of the weights and the dense im2col. Integers:
+    exact, wrapped to the accumulator width; fp16: each product exact in fp32, added in k order
+    with fp32 round-to-nearest-even, so it equals :func:`conv2d` bit for bit except where
+    skipped zeros matter (``0 x inf``, ``-0``; see ``dstc.sim.golden``). Arguments and errors
+    as :func:`conv2d`; returns the ``F x OH x OW`` array."""
+    arith = arith or Arithmetic(config)
+    weights = _weights(weights, arith)
+    x = activation.decode() if isinstance(activation, ActivationBitmap) else arith.operands(
+        activation)
+    if x.ndim != 3:
+        raise ConvError(f"activation shape {x.shape}: must be 3-D (C, H, W)")
+    shape = ConvShape.of(weights.shape, x.shape, stride, padding, dilation)
+    d = dense_reference(weights.reshape(shape.filters, shape.k), im2col(x, shape), config,
+                        c=_bias(bias, shape, arith), arith=arith)
+    return d.reshape(shape.output_shape)
+
+
+def tile_operands(weights, lowered, config, tile_row, tile_column, arith=None):
+    """The GEMM of one output tile ``(tile_row, tile_column)`` of a layer, for running sampled
+    tiles: ``(a, b)``, the encoded weight rows ``tile_row*tile_m ...`` (``tile_m x K``, fewer
+    in the last tile row) and ``lowered.column_tile(tile_column)`` (``K x tile_n``, fewer in
+    the last tile column). Their product is the output's filters ``tile_row*tile_m ...`` at
+    pixels ``tile_column*tile_n ...`` (``D = F x OH*OW``), bit for bit. Raises
+    :class:`~dstc.sim.conv_shape.ConvError` for weights that do not match the layer or a tile
+    index out of range."""
+    arith = arith or Arithmetic(config)
+    if not isinstance(lowered, LoweredActivation):
+        raise ConvError(f"lowered: must be a LoweredActivation (dstc.sim.im2col.lower), not "
+                        f"{type(lowered).__name__}")
+    weights = _weights(weights, arith)
+    shape = lowered.shape
+    if weights.shape != shape.weight_shape:
+        raise ConvError(f"weights shape {weights.shape}: the layer's weights are "
+                        f"{shape.weight_shape} (F, C, R, S)")
+    rows = -(-shape.filters // config.tile_m)
+    if isinstance(tile_row, bool) or not isinstance(tile_row, numbers.Integral) or not (
+            0 <= tile_row < rows):
+        raise ConvError(f"tile_row={tile_row!r}: must be a weight tile row in [0, {rows})")
+    start = int(tile_row) * config.tile_m
+    a = weights.reshape(shape.filters, shape.k)[start:start + config.tile_m]
+    return encode_a(a, config), lowered.column_tile(tile_column)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvCycles:
+    """One layer on the core, from the exact cycle model (what ``dstc network`` and
+    ``dstc conv`` print). Cycles are whole-layer cycles; ratios are plain floats."""
+
+    shape: ConvShape
+    gemm_shape: tuple              #: (M, N, K) = (F, OH*OW, C*R*S)
+    density_weights: float         #: nonzeros of A / (F * K)
+    density_lowered: float         #: nonzeros of B / (K * P) (padding zeros included)
+    cycles: int                    #: the sparse core (exact cycle model)
+    dense_mode_cycles: int         #: the same core in dense mode
+    dense_baseline_cycles: int     #: the iso-MAC Volta-style dense core
+    structured_24_cycles: int      #: an NVIDIA-style 2:4 sparse core (weights 2:4, B dense)
+    speedup: float                 #: dense_mode_cycles / cycles
+    speedup_vs_baseline: float     #: dense_baseline_cycles / cycles
+    ideal_speedup: float           #: 1 / (density_weights * density_lowered) (inf at 0)
+    speedup_24: float              #: dense_baseline_cycles / structured_24_cycles
+    utilisation: float             #: useful MACs / (cycles * macs)
+    useful_macs: int               #: products of two nonzeros
+    ohmma: int                     #: OHMMA issued
+    tiles_issued: int              #: SpWMMA issued
+    tiles_skipped: int             #: tile pairs skipped by the coarse bitmaps
+
+
+def conv_cycles(weights, lowered, config, cost=None, with_c=False):
+    """Cycles of one layer on the core, from its bitmaps alone.
+
+    ``weights``: ``F x C x R x S`` (nonzero elements, or a bool map of them); ``lowered``: the
+    layer's :class:`~dstc.sim.im2col.LoweredActivation` (:func:`~dstc.sim.im2col.lower`),
+    which carries the layer's shape; ``cost``: a :class:`~dstc.sim.gemm_cycles.KstepCost`
+    (default: the core's chunk cost); ``with_c``: the output tiles start from a bias loaded
+    with ``tile_m`` LOAD_ROW (else one CLEAR). Returns a :class:`ConvCycles`; its ``cycles``
+    equal the command-level model of the layer's GEMM. Raises
+    :class:`~dstc.sim.conv_shape.ConvError` when the weights do not match the layer.
+    """
+    if not isinstance(lowered, LoweredActivation):
+        raise ConvError(f"lowered: must be a LoweredActivation (dstc.sim.im2col.lower), not "
+                        f"{type(lowered).__name__}")
+    shape = lowered.shape
+    weights = np.asarray(weights)
+    if weights.shape != shape.weight_shape:
+        raise ConvError(f"weights shape {weights.shape}: the layer's weights are "
+                        f"{shape.weight_shape} (F, C, R, S)")
+    a_bitmap = Arithmetic.is_nonzero(weights).reshape(shape.filters, shape.k)
+    fast = gemm_cycles(a_bitmap, lowered.bitmap(), config, cost=cost, with_c=with_c)
+    gemm_shape = shape.gemm_shape
+    dense_mode = dense_mode_cycles(gemm_shape, config, with_c=with_c)
+    baseline = dense_baseline_cycles(gemm_shape, config, with_c=with_c)
+    structured = structured_24_cycles(gemm_shape, config, with_c=with_c)
+    density_a = int(a_bitmap.sum()) / a_bitmap.size
+    density_b = lowered.density
+    product = density_a * density_b
+    return ConvCycles(
+        shape=shape, gemm_shape=gemm_shape, density_weights=density_a,
+        density_lowered=density_b, cycles=fast.cycles, dense_mode_cycles=dense_mode,
+        dense_baseline_cycles=baseline, structured_24_cycles=structured,
+        speedup=dense_mode / fast.cycles, speedup_vs_baseline=baseline / fast.cycles,
+        ideal_speedup=1 / product if product else float("inf"),
+        speedup_24=baseline / structured,
+        utilisation=fast.useful_macs / (fast.cycles * config.macs),
+        useful_macs=fast.useful_macs, ohmma=fast.ohmma, tiles_issued=fast.tiles_issued,
+        tiles_skipped=fast.tiles_skipped)
+
+
+def check_density(name, value):
+    """``value`` as a float in [0, 1]; raises :class:`~dstc.sim.conv_shape.ConvError` naming
+    ``name`` otherwise (NaN, inf, non-numbers included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ConvError(f"{name}={value!r}: must be a number in [0, 1]")
+    return float(value)
+
+
+def random_conv_operands(shape, config, density_weights, density_activation, rng):
+    """Random weights (``F x C x R x S``) and activation (``C x H x W``) for the layer
+    ``shape``: each element nonzero with the given probability, nonzero values uniform over
+    the operand type's nonzero integers (intN) or standard normal rounded to fp16 (zeros
+    redrawn as 1). ``rng``: a ``numpy.random.Generator``. Returns ``(weights, activation)``
+    as operand values. Raises :class:`~dstc.sim.conv_shape.ConvError` for a density outside
+    [0, 1] or a ``shape`` that is not a :class:`~dstc.sim.conv_shape.ConvShape`."""
+    if not isinstance(shape, ConvShape):
+        raise ConvError(f"shape: must be a ConvShape, not {type(shape).__name__}")
+    densities = (check_density("density_weights", density_weights),
+                 check_density("density_activation", density_activation))
+    arith = Arithmetic(config)
+    out = []
+    for dims, density in zip((shape.weight_shape, shape.input_shape), densities, strict=True):
+        if arith.is_float:
+            values = rng.standard_normal(dims).astype(np.float16)
+            values[values == 0] = 1
+        else:
+            half = 1 << (config.operand.width - 1)
+            values = rng.integers(-half, half - 1, size=dims, endpoint=True)
+            values[values == 0] = half - 1
+        mask = rng.random(dims) < density
+        out.append(arith.operands(np.where(mask, values, np.zeros((), values.dtype))))
+    return tuple(out)
