@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import resource
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .dedup import dedup_verilog
+from .estimate import warn_slow_generation
 from .generate import DESIGNS, design_component
 from .markdown import table
 from .options import (
@@ -38,7 +40,9 @@ from .options import (
 from .synth import (
     ABC_CONSTRAINTS,
     CMOS_TRANSISTORS,
+    LibertyError,
     LibertyMissing,
+    check_liberty,
     liberty_path,
     read_liberty,
     run_stage,
@@ -545,6 +549,9 @@ def add_arguments(parser):
                         help="design(s) to synthesize (default: both)")
     parser.add_argument("-o", "--output", metavar="DIR",
                         help="output folder (default: build/area/<preset>)")
+    parser.add_argument("--liberty", metavar="FILE",
+                        help="standard-cell Liberty file (default: $DSTC_LIBERTY, else the "
+                             "OSU 0.18 um library of `make tech`)")
     parser.add_argument("--clock-ns", type=positive_float, default=5.0, metavar="NS",
                         help="abc's delay target and the clock of the timing report "
                              "(default: 5.0)")
@@ -557,17 +564,24 @@ def add_arguments(parser):
 
 def command(args):
     """Run ``dstc area`` from parsed arguments and print the totals; returns the exit code
-    (0: reports written, 2: the Liberty file or OpenSTA is missing)."""
+    (0: reports written, 2: the Liberty file is missing or not one, or OpenSTA is missing).
+    Every input (configuration, output folder, Liberty file) is checked before synthesis."""
     config = config_from(args)
     designs = list(DESIGNS) if args.design == "both" else [args.design]
-    out_dir = output_folder(args, "area")
+    try:
+        liberty = check_liberty(args.liberty or liberty_path())
+    except (LibertyMissing, LibertyError) as error:
+        print(f"dstc area: {error}", file=sys.stderr)
+        return 2
+    out_dir = output_folder(args, "area", config)
+    warn_slow_generation(config)
     print(f"area of {', '.join(designs)}: {config.describe()} -> {out_dir}")
     try:
         results = run_area(config, designs, out_dir, name=config_name(args),
                            timing=not args.no_timing, cmos=not args.no_cmos,
-                           clock_ns=args.clock_ns, jobs=args.jobs).document
-    except (LibertyMissing, StaMissing) as error:
-        print(f"dstc area: {error}")
+                           clock_ns=args.clock_ns, jobs=args.jobs, liberty=liberty).document
+    except (LibertyMissing, LibertyError, StaMissing) as error:
+        print(f"dstc area: {error}", file=sys.stderr)
         return 2
     for design, entry in results["designs"].items():
         total = entry["total"]

@@ -16,6 +16,7 @@ from ..hw.core import DstcCore
 from ..sim.config import PRESETS, preset
 from .gemm_sim import GemmRequest, run_gemm
 from .markdown import table
+from .options import check_output_folder
 from .sweep import DEFAULT_SHAPE, bench_sweep
 from .verilog import to_verilog
 
@@ -160,5 +161,7 @@ def add_arguments(parser):
 
 def command(args):
     """Run ``dstc bench`` from parsed arguments; returns the exit code (0: every simulation
-    checked, 1: one failed)."""
-    return 0 if run_bench(out_dir=Path(args.output), simulators=args.simulators).ok else 1
+    checked, 1: one failed). Raises :class:`~dstc.gen.options.UsageError` for an output
+    folder that cannot be written (before measuring anything)."""
+    out_dir = check_output_folder(args.output)
+    return 0 if run_bench(out_dir=out_dir, simulators=args.simulators).ok else 1

@@ -7,11 +7,16 @@ modules, never the reverse.
 """
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 
 from ..sim.config import PRESETS, ConfigError
+from .cocotb_run import SimulationError
 from .options import UsageError, configure_logging
+from .tools import ToolError, stop_children
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -53,19 +58,61 @@ def build_parser():
     return parser
 
 
+class Terminated(BaseException):
+    """``SIGTERM`` received (raised by ``dstc``'s handler, like ``KeyboardInterrupt`` for
+    ``SIGINT``)."""
+
+
+def _on_signal(signum, frame):
+    """Signal handler of ``dstc``: forward the signal to the simulator and build commands
+    running (so none is left behind as an orphan), then unwind the main thread, whose
+    ``finally`` blocks remove the temporary folders."""
+    stop_children(signum)
+    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+
+@contextlib.contextmanager
+def _signals_forwarded():
+    """Install :func:`_on_signal` for ``SIGINT`` and ``SIGTERM`` while the command runs (in
+    the main thread only, where Python runs signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {signum: signal.signal(signum, _on_signal)
+             for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
 def main(argv=None):
-    """Run ``dstc`` with ``argv`` (default: the process's arguments); returns the exit code
-    (2 for an invalid configuration or other bad input, else the subcommand's)."""
+    """Run ``dstc`` with ``argv`` (default: the process's arguments); returns the exit code:
+    0 when all is well, 1 when a check failed (a result differs from the models) or a tool
+    or simulator failed, 2 for bad input or usage (argparse exits with 2 itself), 130 after
+    ``Ctrl-C`` and 143 after ``SIGTERM`` (each reported in one line, without a traceback)."""
     args = build_parser().parse_args(argv)
     configure_logging()
     try:
-        return args.run(args)
+        with _signals_forwarded():
+            return args.run(args)
     except ConfigError as error:
         print(f"dstc: invalid configuration: {error}", file=sys.stderr)
         return 2
     except UsageError as error:
         print(f"dstc {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except (SimulationError, ToolError) as error:
+        print(f"dstc {args.command}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        stop_children(signal.SIGINT)
+        print("dstc: interrupted", file=sys.stderr)
+        return 130
+    except Terminated:
+        print("dstc: terminated", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":

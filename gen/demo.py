@@ -7,6 +7,7 @@ from pathlib import Path
 from ..sim.config import preset
 from .gemm_sim import GemmRequest, plan_gemm, print_run
 from .generate import generate
+from .options import check_output_folder, seed_type
 
 __all__ = ["DemoGeneration", "generate_demo", "demo_request", "HELP", "DESCRIPTION",
            "add_arguments", "command"]
@@ -62,14 +63,17 @@ def add_arguments(parser):
     """Add the options of ``dstc demo`` to ``parser``."""
     parser.add_argument("--simulator", choices=("icarus", "verilator"), default="verilator",
                         help="simulator (default: verilator)")
-    parser.add_argument("--seed", type=int, help="random seed (default: random, printed)")
+    parser.add_argument("--seed", type=seed_type,
+                        help="random seed, an integer >= 0 (default: random, printed)")
     parser.add_argument("-o", "--output", default="build/demo", metavar="DIR",
                         help="output folder (default: build/demo)")
 
 
 def command(args):
     """Run ``dstc demo`` from parsed arguments; returns the exit code (0: checked, 1: a check
-    failed)."""
+    failed). Raises :class:`~dstc.gen.options.UsageError` for an output folder that cannot
+    be written (before generating anything)."""
+    check_output_folder(args.output)
     generation = generate_demo(args.output)
     for line in generation.describe():
         print(line)

@@ -7,8 +7,10 @@ and checks the result against the golden and cycle models (a :class:`GemmResult`
 :func:`run_gemm` does both. :func:`add_arguments` and :func:`command` are ``dstc sim``.
 """
 
+import math
 import os
 import pickle
+import shutil
 import sys
 import tempfile
 import threading
@@ -30,12 +32,31 @@ from ..sim.program import (
     random_operands,
     sparse_gemm_cycles,
 )
-from .cocotb_run import run_cocotb
-from .options import add_config_options, config_from, config_name, density, positive_int
+from .cocotb_run import SIMULATORS, run_cocotb
+from .estimate import (
+    DEFAULT_LIMIT_SECONDS,
+    TooExpensive,
+    check_gemm,
+    estimate_gemm,
+    warn_slow_generation,
+)
+from .options import (
+    UsageError,
+    add_config_options,
+    check_output_folder,
+    config_folder,
+    config_from,
+    config_name,
+    density,
+    positive_int,
+    seed_type,
+)
+from .tools import stop_children
 from .verilog import cached_verilog
 
-__all__ = ["GemmRequest", "GemmPlan", "GemmResult", "plan_gemm", "run_gemm", "core_verilog",
-           "run_with_progress", "HELP", "DESCRIPTION", "add_arguments", "command"]
+__all__ = ["GemmRequest", "GemmPlan", "GemmResult", "plan_gemm", "estimate_request", "run_gemm",
+           "core_verilog", "run_with_progress", "HELP", "DESCRIPTION", "add_arguments",
+           "command"]
 
 
 def core_verilog(config, out_dir):
@@ -87,6 +108,12 @@ def run_with_progress(run, progress_path, label, stream=None):
                 bar.refresh()
         if drawn is not None:
             stream.write("\n")
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM): stop the simulator that ``run`` waits for, and let
+        # the thread end before the caller removes the files it uses.
+        stop_children()
+        thread.join(10.0)
+        raise
     finally:
         bar.close()
     if "error" in outcome:
@@ -100,11 +127,17 @@ class GemmRequest:
     ``(k, n)``, random operands with fractions ``density_a`` and ``density_b`` of nonzeros,
     on ``config`` (titled ``preset_name``; its files under ``out_dir/<preset_name>``).
 
-    ``simulator`` is ``verilator`` or ``icarus``; ``seed`` the operands' seed (``None``: drawn
-    from the operating system, and reported); ``waves`` writes an FST waveform; ``cxx_opt``
-    is the Verilator model's C++ optimisation; ``verilog`` the core's Verilog (module
-    ``dstc_core``), generated when ``None``; ``progress`` shows a progress bar on standard
-    error while simulating.
+    ``simulator`` is ``verilator`` or ``icarus``; ``seed`` the operands' seed, an integer of
+    at least 0 (``None``: drawn from the operating system, and reported); ``waves`` writes an
+    FST waveform; ``cxx_opt`` is the Verilator model's C++ optimisation; ``verilog`` the
+    core's Verilog (module ``dstc_core``), generated when ``None``; ``progress`` shows a
+    progress bar on standard error while simulating. ``folder`` names the design's folder
+    under ``out_dir`` (default: ``preset_name``). :func:`plan_gemm` refuses a run expected to
+    take more than ``limit_seconds`` or more memory than the machine has, unless ``force``.
+
+    Raises :class:`ValueError` naming the field for a size that is not a positive integer, a
+    density outside [0, 1], a negative or non-integer seed, an unknown simulator or a
+    ``config`` that is not a :class:`~dstc.sim.config.DstcConfig`.
     """
     config: DstcConfig
     preset_name: str
@@ -120,13 +153,38 @@ class GemmRequest:
     cxx_opt: str = "-O2"
     verilog: Path | None = None
     progress: bool = False
+    folder: str | None = None
+    force: bool = False
+    limit_seconds: float = DEFAULT_LIMIT_SECONDS
+
+    def __post_init__(self):
+        if not isinstance(self.config, DstcConfig):
+            raise ValueError(f"config={self.config!r}: must be a DstcConfig")
+        for name in ("m", "n", "k"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name}={value!r}: must be a positive integer")
+        for name in ("density_a", "density_b"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and 0.0 <= value <= 1.0):
+                raise ValueError(f"{name}={value!r}: a density must be a number from 0 to 1")
+        if self.simulator not in SIMULATORS:
+            raise ValueError(f"simulator={self.simulator!r}: must be one of {SIMULATORS}")
+        if self.seed is not None and (type(self.seed) is not int or self.seed < 0):
+            raise ValueError(f"seed={self.seed!r}: must be a non-negative integer or None")
+        if not (isinstance(self.limit_seconds, (int, float))
+                and math.isfinite(self.limit_seconds) and self.limit_seconds > 0):
+            raise ValueError(f"limit_seconds={self.limit_seconds!r}: must be a finite number "
+                             f"greater than 0")
 
 
 @dataclass(frozen=True, eq=False)
 class GemmPlan:
     """A request's operands and program, ready to run: the ``seed`` used, ``a`` and ``b``
-    (the operand arrays), the command ``program`` and the ``build_dir`` and cocotb ``log``
-    of the simulation."""
+    (the operand arrays), the command ``program``, the ``build_dir`` and cocotb ``log`` of
+    the simulation, and the ``estimate`` (:class:`~dstc.gen.estimate.GemmEstimate`) it was
+    admitted with."""
     request: GemmRequest
     seed: int
     a: np.ndarray
@@ -134,6 +192,7 @@ class GemmPlan:
     program: GemmProgram
     build_dir: Path
     log: Path
+    estimate: object = None
 
     def describe(self):
         """The lines ``dstc sim`` prints before simulating: configuration, seed, workload."""
@@ -146,6 +205,7 @@ class GemmPlan:
             f"SpWMMA tiles, {program.tiles_skipped} skipped by the coarse bitmaps, "
             f"{len(program.drained_tiles)} output tiles drained, {len(program.commands)} "
             f"commands",
+            *([f"  expected: {self.estimate.describe()}"] if self.estimate else []),
             f"  building and running on {request.simulator} (log: {self.log})",
         ]
 
@@ -160,28 +220,40 @@ class GemmPlan:
             verilog, top, generate_seconds = core_verilog(config, design_dir)
         else:
             verilog, top, generate_seconds = request.verilog, "dstc_core", 0.0
-        self.build_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as scratch:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="dstc-sim-") as scratch:
             job, result_path = Path(scratch) / "job.pkl", Path(scratch) / "result.pkl"
             progress = Path(scratch) / "progress"
             with open(job, "wb") as job_file:
                 pickle.dump({"config": config, "commands": program.commands}, job_file)
+            # A run with waves runs in the build folder (where its waveform is kept), taking
+            # turns with other runs there; any other run in the scratch folder, beside other
+            # runs of the same build, its log copied next to the build at the end.
+            run_dir = self.build_dir if request.waves else Path(scratch) / "run"
+            log = self.log if request.waves else Path(scratch) / "cocotb.log"
             started = time.monotonic()
 
             def simulate():
                 return run_cocotb(verilog_path=verilog, toplevel=top,
                                   test_module="dstc.gen.cocotb_gemm", test_dir=None,
                                   simulator=request.simulator, build_dir=self.build_dir,
-                                  waves=request.waves, cxx_opt=request.cxx_opt, log=self.log,
+                                  waves=request.waves, cxx_opt=request.cxx_opt, log=log,
+                                  run_dir=run_dir,
                                   extra_env={"DSTC_JOB": str(job),
                                              "DSTC_RESULT": str(result_path),
                                              "DSTC_PROGRESS": str(progress)})
 
-            if request.progress:
-                run_with_progress(simulate, progress,
-                                  f"{request.m}x{request.n}x{request.k}")
-            else:
-                simulate()
+            try:
+                if request.progress:
+                    run_with_progress(simulate, progress,
+                                      f"{request.m}x{request.n}x{request.k}")
+                else:
+                    simulate()
+            finally:
+                if log != self.log and log.is_file():
+                    partial = self.log.with_name(f".{self.log.name}.{os.getpid()}.tmp")
+                    shutil.copyfile(log, partial)
+                    os.replace(partial, self.log)
             total_seconds = time.monotonic() - started
             with open(result_path, "rb") as result_file:
                 result = pickle.load(result_file)
@@ -282,23 +354,36 @@ class GemmResult:
         return lines
 
 
+def estimate_request(request):
+    """The :class:`~dstc.gen.estimate.GemmEstimate` of ``request`` (a :class:`GemmRequest`),
+    from its shape and densities alone."""
+    return estimate_gemm((request.m, request.n, request.k), request.config,
+                         request.density_a, request.density_b, request.simulator)
+
+
 def plan_gemm(request):
-    """Draw the operands of ``request`` (a :class:`GemmRequest`) and build the command
-    program; returns a :class:`GemmPlan`. Nothing is written or run."""
+    """Estimate the cost of ``request`` (a :class:`GemmRequest`), then draw its operands and
+    build the command program; returns a :class:`GemmPlan`. Nothing is written or run.
+    Raises :class:`~dstc.gen.estimate.TooExpensive` (with the estimate) before drawing
+    anything when the run is expected to take more than ``request.limit_seconds`` or more
+    memory than the machine has, unless ``request.force``."""
+    estimate = check_gemm(estimate_request(request), request.limit_seconds, request.force)
     seed = int.from_bytes(os.urandom(4), "little") if request.seed is None else request.seed
     rng = np.random.default_rng(seed)
     a = random_operands(rng, request.config, (request.m, request.k), request.density_a)
     b = random_operands(rng, request.config, (request.k, request.n), request.density_b)
     program = gemm_program(a, b, request.config)
-    design_dir = Path(request.out_dir) / request.preset_name
+    design_dir = Path(request.out_dir) / (request.folder or request.preset_name)
     build_dir = design_dir / (request.simulator + ("-waves" if request.waves else "")
                               + (request.cxx_opt if request.simulator == "verilator" else ""))
-    return GemmPlan(request, seed, a, b, program, build_dir, build_dir / "cocotb.log")
+    return GemmPlan(request, seed, a, b, program, build_dir,
+                    build_dir.with_name(build_dir.name + ".log"), estimate)
 
 
 def run_gemm(request):
     """Simulate and check the SpGEMM of ``request`` (a :class:`GemmRequest`); returns a
-    :class:`GemmResult`. Raises :class:`~dstc.gen.cocotb_run.SimulationError` when the
+    :class:`GemmResult`. Raises :class:`~dstc.gen.estimate.TooExpensive` as
+    :func:`plan_gemm` does, and :class:`~dstc.gen.cocotb_run.SimulationError` when the
     simulator or the testbench fails."""
     return plan_gemm(request).execute()
 
@@ -340,17 +425,30 @@ def add_arguments(parser):
                         help="fraction of nonzeros in B (default 0.5)")
     parser.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator",
                         help="simulator (default: verilator)")
-    parser.add_argument("--seed", type=int, help="random seed (default: random, printed)")
+    parser.add_argument("--seed", type=seed_type,
+                        help="random seed, an integer >= 0 (default: random, printed)")
     parser.add_argument("--waves", action="store_true", help="write an FST waveform")
+    parser.add_argument("--force", action="store_true",
+                        help="run even when the estimate exceeds 10 minutes of simulation or "
+                             "the machine's memory")
     parser.add_argument("-o", "--output", default="build/sim-cli", metavar="DIR",
                         help="folder for the generated core and simulator builds")
 
 
 def command(args):
     """Run ``dstc sim`` from parsed arguments; returns the exit code (0: checked, 1: a
-    check failed)."""
+    check failed). Raises :class:`~dstc.gen.options.UsageError` for an output folder that
+    cannot be written and for a run refused by the estimate."""
+    config = config_from(args)
+    out_dir = check_output_folder(args.output)
     request = GemmRequest(
-        config_from(args), config_name(args), args.m, args.n, args.k, args.density_a,
+        config, config_name(args), args.m, args.n, args.k, args.density_a,
         args.density_b, simulator=args.simulator, seed=args.seed, waves=args.waves,
-        out_dir=Path(args.output), progress=True)
-    return 0 if print_run(plan_gemm(request)).ok else 1
+        out_dir=out_dir, progress=True, folder=config_folder(args, config), force=args.force)
+    try:
+        plan = plan_gemm(request)
+    except TooExpensive as error:
+        raise UsageError(f"{args.m} x {args.n} x {args.k} at densities {args.density_a:g} x "
+                         f"{args.density_b:g} {error}") from None
+    warn_slow_generation(config)
+    return 0 if print_run(plan).ok else 1

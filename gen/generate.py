@@ -11,7 +11,8 @@ from ..hw.bitmap_encoder import BitmapEncoder
 from ..hw.core import DstcCore
 from ..hw.dense_core import DenseCore
 from ..hw.multiplier_array import MultiplierArray
-from .options import add_config_options, config_from
+from .estimate import warn_slow_generation
+from .options import add_config_options, check_output_folder, config_from
 from .verilog import to_verilog, write_if_changed
 
 __all__ = ["DESIGNS", "design_component", "design_units", "block_units", "generate", "HELP",
@@ -111,8 +112,12 @@ def add_arguments(parser):
 
 
 def command(args):
-    """Run ``dstc generate`` from parsed arguments, printing each unit and file; returns 0."""
+    """Run ``dstc generate`` from parsed arguments, printing each unit and file; returns 0.
+    Raises :class:`~dstc.gen.options.UsageError` for an output folder that cannot be written
+    (before generating anything)."""
     config = config_from(args)
+    check_output_folder(args.output)
+    warn_slow_generation(config)
     started = time.monotonic()
     print(f"generating {config.describe()} into {args.output}")
     designs = ("dstc", "dense") if args.design == "both" else (args.design,)

@@ -5,14 +5,18 @@ these helpers; ``dstc.gen.cli`` only wires the subcommands, so imports go one wa
 """
 
 import argparse
+import hashlib
 import logging
+import math
 import sys
+import tempfile
 from pathlib import Path
 
 from ..sim.config import PRESETS, ConfigError, DstcConfig, preset
 
-__all__ = ["LOGGER", "UsageError", "add_config_options", "config_from", "config_name", "density",
-           "positive_int", "positive_float", "output_folder", "configure_logging"]
+__all__ = ["LOGGER", "UsageError", "add_config_options", "config_from", "config_name",
+           "config_folder", "density", "positive_int", "positive_float", "seed_type",
+           "check_output_folder", "output_folder", "configure_logging"]
 
 #: Name of the one logger of the flows: progress lines of ``dstc area``, ``fpga``, ``bench``
 #: and ``sim`` go to ``logging.getLogger(LOGGER)``.
@@ -37,25 +41,47 @@ def add_config_options(parser):
 def config_from(args):
     """The configuration that ``args`` (parsed with :func:`add_config_options`) names: the
     JSON file of ``--config``, else the preset of ``--preset``. Raises
-    :class:`~dstc.sim.config.ConfigError` for an unreadable file, an invalid configuration or
-    an unknown preset."""
-    if getattr(args, "config", None):
+    :class:`~dstc.sim.config.ConfigError` (message starting ``--config FILE:``) for a file
+    that is missing, unreadable, empty, not UTF-8, not JSON, not an object, or holds an invalid
+    configuration, and for an unknown preset."""
+    if getattr(args, "config", None) is not None:
         try:
-            return DstcConfig.from_json(Path(args.config).read_text())
-        except OSError as error:
-            raise ConfigError(f"--config {args.config}: {error.strerror}") from None
+            return DstcConfig.load(args.config)
+        except ConfigError as error:
+            raise ConfigError(f"--config {error}") from None
     return preset(args.preset)
 
 
 def config_name(args):
-    """The short name of the configuration of ``args``: the ``--config`` file's stem, else the
-    preset's name (used in report titles and default output folders)."""
-    return Path(args.config).stem if getattr(args, "config", None) else args.preset
+    """The label of the configuration of ``args`` in titles and summaries: the preset's name,
+    or ``config:<stem>`` for a ``--config`` file (so that a file called ``small.json`` is not
+    mistaken for the ``small`` preset)."""
+    if getattr(args, "config", None) is not None:
+        return f"config:{Path(args.config).stem}"
+    return args.preset
+
+
+def config_folder(args, config):
+    """The folder name (one path component) of the configuration of ``args``: the preset's
+    name, or ``config-<stem>-<digest>`` for a ``--config`` file, ``<digest>`` being the first
+    8 hex digits of the SHA-256 of ``config``'s canonical JSON; so a file never shares a
+    preset's build folder, nor two different files of the same name each other's."""
+    if getattr(args, "config", None) is not None:
+        digest = hashlib.sha256(config.to_json().encode()).hexdigest()[:8]
+        return f"config-{Path(args.config).stem}-{digest}"
+    return args.preset
+
+
+def _number(text, kind, convert):
+    try:
+        return convert(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
 
 
 def density(text):
-    """``argparse`` type: a fraction of nonzeros, a float from 0 to 1."""
-    value = float(text)
+    """``argparse`` type: a fraction of nonzeros, a number from 0 to 1."""
+    value = _number(text, "a number", float)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text}: a density must be between 0 and 1")
     return value
@@ -63,24 +89,65 @@ def density(text):
 
 def positive_int(text):
     """``argparse`` type: an integer of at least 1."""
-    value = int(text)
+    value = _number(text, "an integer", int)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text}: must be a positive integer")
     return value
 
 
 def positive_float(text):
-    """``argparse`` type: a number greater than 0."""
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text}: must be a positive number")
+    """``argparse`` type: a finite number greater than 0 (``nan``, ``inf`` and ``0`` are
+    refused)."""
+    value = _number(text, "a number", float)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text}: must be a finite number greater than 0")
     return value
 
 
-def output_folder(args, command):
-    """``-o``/``--output`` of ``args`` as a path, else ``build/<command>/<configuration
-    name>``."""
-    return Path(args.output or Path("build") / command / config_name(args))
+def seed_type(text):
+    """``argparse`` type: a random seed, an integer of at least 0."""
+    value = _number(text, "an integer", int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: a seed must be a non-negative integer")
+    return value
+
+
+def check_output_folder(path, option="--output"):
+    """Make sure that ``path`` is, or can be made, a writable folder, before any long work;
+    creates it (with its parents) and returns it as a :class:`~pathlib.Path`. Raises
+    :class:`UsageError` naming ``option`` and the path for an empty path (which would mean the
+    current folder), a path that exists and is not a folder, a path under a file, and a folder
+    that cannot be created or written."""
+    if path is None or str(path).strip() == "":
+        raise UsageError(f"{option} {str(path)!r}: empty; give a folder (use . for the current "
+                         f"folder)")
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path}: exists and is not a folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{option} {path}: {parent} is a file, not a folder")
+            break
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise UsageError(f"{option} {path}: cannot write there "
+                         f"({error.strerror or error})") from None
+    return path
+
+
+def output_folder(args, command, config=None):
+    """``-o``/``--output`` of ``args``, else ``build/<command>/<configuration folder>``
+    (:func:`config_folder`; ``config`` is read from ``args`` when not given), checked and
+    created by :func:`check_output_folder`. Raises :class:`UsageError` as that function does,
+    and :class:`~dstc.sim.config.ConfigError` as :func:`config_from` does."""
+    if args.output is not None:
+        return check_output_folder(args.output)
+    config = config_from(args) if config is None else config
+    return check_output_folder(Path("build") / command / config_folder(args, config))
 
 
 class _StdoutHandler(logging.StreamHandler):

@@ -34,7 +34,14 @@ from ..sim.gemm_cycles import (
     gemm_cycles,
     structured_24_cycles,
 )
-from .options import UsageError, add_config_options, config_from, config_name, positive_int
+from .options import (
+    add_config_options,
+    check_output_folder,
+    config_from,
+    config_name,
+    positive_int,
+    seed_type,
+)
 
 __all__ = ["DEFAULT_DENSITIES_A", "DEFAULT_DENSITIES_B", "DEFAULT_SHAPE", "SweepRow",
            "SweepResult", "grid_points", "random_bitmap", "operand_bytes", "run_sweep",
@@ -395,16 +402,6 @@ def _point_list(text):
 
 
 
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value}: must be a non-negative integer")
-    return value
-
-
 def _bandwidth(text):
     try:
         value = float(text)
@@ -439,7 +436,7 @@ def add_arguments(parser):
                         help="densities of B for the grid (default: 1,0.4)")
     parser.add_argument("--points", type=_point_list, metavar="DA:DB[,DA:DB...]",
                         help="a list of (A, B) density points instead of the grid")
-    parser.add_argument("--seed", type=_seed, default=None,
+    parser.add_argument("--seed", type=seed_type, default=None,
                         help="seed of the random bitmaps (default: random, printed)")
     parser.add_argument("--bandwidth", type=_bandwidth, default=None, metavar="BYTES",
                         help="add an operand-traffic roofline at BYTES per cycle")
@@ -453,13 +450,7 @@ def command(args):
     """Run the sweep the parsed ``args`` ask for, log it; returns the exit status. Raises
     :class:`~dstc.gen.options.UsageError` for an output path that is not a writable folder."""
     config, label = config_from(args), config_name(args)
-    output = Path(args.output)
-    if output.exists() and not output.is_dir():
-        raise UsageError(f"--output {args.output}: exists and is not a folder")
-    try:   # before any work: an output path under a file or not writable fails at once
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"--output {args.output}: {error.strerror}") from None
+    output = check_output_folder(args.output)   # before any work
     seed = int.from_bytes(os.urandom(4), "little") if args.seed is None else args.seed
     points = args.points or grid_points(args.density_a, args.density_b)
     shape = (args.m, args.n, args.k)

@@ -28,8 +28,9 @@ from pathlib import Path
 
 from .tools import ToolError, ToolRun
 
-__all__ = ["LIBERTY_ENV", "LibertyMissing", "SynthError", "Liberty", "ABC_CONSTRAINTS",
-           "CMOS_TRANSISTORS", "STAGES", "liberty_path", "read_liberty", "run_stage"]
+__all__ = ["LIBERTY_ENV", "LibertyMissing", "LibertyError", "SynthError", "Liberty",
+           "ABC_CONSTRAINTS", "CMOS_TRANSISTORS", "STAGES", "liberty_path", "check_liberty",
+           "read_liberty", "run_stage"]
 
 #: Environment variable naming another Liberty file than the one ``make tech`` fetches.
 LIBERTY_ENV = "DSTC_LIBERTY"
@@ -54,6 +55,11 @@ STAGES = ("generic", "cells", "cmos")
 
 class LibertyMissing(FileNotFoundError):
     """The standard-cell Liberty file is not where it should be."""
+
+
+class LibertyError(ValueError):
+    """A file given as the Liberty library that is not one (or not a usable one); the message
+    names the file and what is wrong."""
 
 
 class SynthError(ToolError):
@@ -81,6 +87,34 @@ def liberty_path():
     return path
 
 
+_LIBRARY_HEADER = re.compile(r"\s*library\s*\(\s*\"?[^)\s]*\"?\s*\)\s*\{")
+_COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_HEADER_BYTES = 1 << 16
+
+
+def check_liberty(path):
+    """Check that the file at ``path`` starts like a Liberty library: after comments, a
+    ``library (NAME) {`` group, in text. Returns the path as a :class:`~pathlib.Path`;
+    raises :class:`LibertyMissing` for a path that is not a file, and :class:`LibertyError`
+    naming the file for an unreadable file, binary data or another header."""
+    path = Path(path)
+    if not path.is_file():
+        raise LibertyMissing(f"Liberty file {path}: not found (or not a file)")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_HEADER_BYTES)
+    except OSError as error:
+        raise LibertyError(f"Liberty file {path}: {error.strerror or error}") from None
+    if b"\0" in head:
+        raise LibertyError(f"Liberty file {path}: binary data, not a Liberty (.lib) text file")
+    text = _COMMENTS.sub(" ", head.decode("latin-1"))
+    if not _LIBRARY_HEADER.match(text):
+        first = text.strip().splitlines()[0][:60] if text.strip() else "(empty)"
+        raise LibertyError(f"Liberty file {path}: does not start with a 'library (NAME) {{' "
+                           f"group (starts with {first!r}); is it a Liberty (.lib) file?")
+    return path
+
+
 _CELL = re.compile(r"(?m)^\s*cell\s*\(\s*\"?([\w$]+)\"?\s*\)\s*\{")
 _AREA = re.compile(r"\barea\s*:\s*([0-9.eE+-]+)")
 _SEQUENTIAL = re.compile(r"(?m)^\s*(ff|latch|ff_bank|latch_bank)\s*\(")
@@ -89,21 +123,23 @@ _SEQUENTIAL = re.compile(r"(?m)^\s*(ff|latch|ff_bank|latch_bank)\s*\(")
 def read_liberty(path):
     """Cell areas and sequential cells of the Liberty file at ``path`` (a plain scan of its
     ``cell (NAME) { area : X; ... }`` groups, which is all that area reports need), as a
-    :class:`Liberty`. Raises :class:`OSError` for an unreadable file and :class:`ValueError`
-    for a cell without area or a file without cells."""
-    text = Path(path).read_text()
+    :class:`Liberty`. Raises :class:`LibertyMissing` and :class:`LibertyError` as
+    :func:`check_liberty` does, and :class:`LibertyError` for a cell without area or a file
+    without cells."""
+    check_liberty(path)
+    text = Path(path).read_text(errors="replace")
     starts = [(match.start(), match.group(1)) for match in _CELL.finditer(text)]
     areas, sequential = {}, set()
     for (start, name), (end, _) in zip(starts, starts[1:] + [(len(text), "")], strict=True):
         body = text[start:end]
         area = _AREA.search(body)
         if area is None:
-            raise ValueError(f"{path}: cell {name} has no area")
+            raise LibertyError(f"Liberty file {path}: cell {name} has no area")
         areas[name] = float(area.group(1))
         if _SEQUENTIAL.search(body):
             sequential.add(name)
     if not areas:
-        raise ValueError(f"{path}: no cells found")
+        raise LibertyError(f"Liberty file {path}: no cells found")
     return Liberty(Path(path), areas, frozenset(sequential))
 
 

@@ -9,15 +9,19 @@ static timing (``dstc.gen.timing``) and the FPGA flow (``dstc.gen.fpga``) all ru
 through it.
 """
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ToolError", "ToolRun", "ToolResult", "find_tool", "tree_rss"]
+__all__ = ["ToolError", "ToolRun", "ToolResult", "find_tool", "tree_rss", "child_process",
+           "stop_children"]
 
 #: Lines of the log that a :class:`ToolError` quotes.
 TAIL_LINES = 15
@@ -30,6 +34,59 @@ class ToolError(RuntimeError):
     def __init__(self, message, log=None):
         super().__init__(message)
         self.log = log
+
+
+# The child processes running now (``subprocess.Popen``), each the leader of its own process
+# group; see :func:`child_process`.
+_CHILDREN = set()
+_CHILDREN_LOCK = threading.Lock()
+
+
+def _stop_group(process, signum, timeout):
+    """Send ``signum`` to ``process``'s group, wait up to ``timeout`` seconds, then kill it."""
+    for sig in (signum, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextlib.contextmanager
+def child_process(command, **popen):
+    """Start ``command`` (``subprocess.Popen(command, **popen)``) in a process group of its
+    own, so that a terminal's ``Ctrl-C`` reaches ``dstc`` alone, which forwards it; the
+    process is registered for :func:`stop_children` while the ``with`` block runs. An
+    exception in the block (``KeyboardInterrupt`` included) stops the process group (SIGTERM,
+    SIGKILL after 5 s) before it propagates. Yields the ``Popen``; raises :class:`OSError`
+    when the program cannot be started."""
+    process = subprocess.Popen(command, process_group=0, **popen)
+    with _CHILDREN_LOCK:
+        _CHILDREN.add(process)
+    try:
+        yield process
+    except BaseException:
+        _stop_group(process, signal.SIGTERM, 5.0)
+        raise
+    finally:
+        with _CHILDREN_LOCK:
+            _CHILDREN.discard(process)
+
+
+def stop_children(signum=signal.SIGTERM, timeout=5.0):
+    """Forward ``signum`` to every process started by :func:`child_process` that is still
+    running (to its whole process group: ``make`` and the compilers, a simulator, yosys and
+    abc), wait up to ``timeout`` seconds for each to end, and kill the ones that do not.
+    Returns the number of processes signalled. Safe to call from a signal handler."""
+    with _CHILDREN_LOCK:
+        children = list(_CHILDREN)
+    for process in children:
+        _stop_group(process, signum, timeout)
+    return len(children)
 
 
 def find_tool(name, hint):
@@ -69,10 +126,9 @@ class ToolRun:
         niceness = self.nice
         started = time.monotonic()
         peak = 0
-        with open(log, "w") as output:
-            process = subprocess.Popen(
+        with open(log, "w") as output, child_process(
                 list(self.command), cwd=self.cwd, stdout=output, stderr=subprocess.STDOUT,
-                preexec_fn=(lambda: os.nice(niceness)) if niceness else None)
+                preexec_fn=(lambda: os.nice(niceness)) if niceness else None) as process:
             while process.poll() is None:
                 peak = max(peak, tree_rss(process.pid))
                 time.sleep(interval)

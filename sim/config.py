@@ -37,10 +37,16 @@ class NumberType:
 
     @classmethod
     def parse(cls, name, parameter, *, min_int=2, max_int=64):
-        """Parse ``name`` (``"int8"``, ``"fp16"``, ...) given for ``parameter``."""
+        """Parse ``name`` (``"int8"``, ``"fp16"``, ...) given for ``parameter``. The result's
+        ``name`` is canonical: ``"int08"`` gives ``int8``. Raises :class:`ConfigError` for a
+        name that is not a string, an unknown type or an integer width out of range."""
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"{parameter}={name!r}: must be a string naming a number type ('intN' or one "
+                f"of {sorted(_FLOAT_TYPES)})")
         if name in _FLOAT_TYPES:
             return _FLOAT_TYPES[name]
-        match = re.fullmatch(r"int([0-9]+)", name) if isinstance(name, str) else None
+        match = re.fullmatch(r"int([0-9]+)", name, flags=re.ASCII)
         if match is None:
             raise ConfigError(
                 f"{parameter}={name!r}: unknown number type; expected 'intN' "
@@ -49,7 +55,7 @@ class NumberType:
         if not min_int <= width <= max_int:
             raise ConfigError(
                 f"{parameter}={name!r}: integer width must be between {min_int} and {max_int}")
-        return cls(name=name, is_float=False, width=width)
+        return cls(name=f"int{width}", is_float=False, width=width)
 
 
 _FLOAT_TYPES = {
@@ -102,6 +108,10 @@ class DstcConfig:
                 f"the output tile (tile_n={self.tile_n})")
         operand = NumberType.parse(self.operand_type, "operand_type", max_int=32)
         accum = NumberType.parse(self.accum_type, "accum_type")
+        # Canonical type names (``int08`` -> ``int8``), so that equal configurations compare
+        # equal and ``to_json`` writes the name every reader understands.
+        object.__setattr__(self, "operand_type", operand.name)
+        object.__setattr__(self, "accum_type", accum.name)
         if operand.is_float and operand.name != "fp16":
             raise ConfigError(
                 f"operand_type={self.operand_type!r}: the only float operand type is 'fp16'")
@@ -217,9 +227,44 @@ class DstcConfig:
 
     @classmethod
     def from_json(cls, text):
-        """Build from JSON text (see :meth:`from_dict`); raises :class:`ConfigError`, or
-        :class:`json.JSONDecodeError` for text that is not JSON."""
-        return cls.from_dict(json.loads(text))
+        """Build from JSON text (see :meth:`from_dict`); a leading UTF-8 byte-order mark is
+        ignored. Raises :class:`ConfigError` for empty text, text that is not JSON (with the
+        line and column), a key given twice, and everything :meth:`from_dict` refuses."""
+        if not isinstance(text, str):
+            raise ConfigError(f"configuration text must be a str, not {type(text).__name__}")
+        text = text.removeprefix("\ufeff")
+        if not text.strip():
+            raise ConfigError("empty; expected a JSON object such as the config.json that "
+                              "`dstc generate` writes")
+        try:
+            values = json.loads(text, object_pairs_hook=_unique_keys)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"not valid JSON: {error.msg} (line {error.lineno}, column "
+                              f"{error.colno})") from None
+        except RecursionError:
+            raise ConfigError("not valid JSON: nested too deeply") from None
+        return cls.from_dict(values)
+
+    @classmethod
+    def load(cls, path):
+        """Read the configuration file at ``path`` (JSON, UTF-8, an optional byte-order mark).
+        Raises :class:`ConfigError` whose message starts with the path and names the problem:
+        unreadable (the operating system's reason), not UTF-8 (the offset of the first bad
+        byte), and everything :meth:`from_json` refuses."""
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+        except OSError as error:
+            raise ConfigError(f"{path}: {error.strerror or error}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {raw[error.start]:#04x} at offset "
+                              f"{error.start}); save it as UTF-8 JSON") from None
+        try:
+            return cls.from_json(text)
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from None
 
     def replace(self, **changes):
         """A copy with ``changes`` applied (and validated)."""
@@ -229,6 +274,17 @@ class DstcConfig:
         """One line for logs and summaries."""
         return (f"{self.array_rows}x{self.array_cols} multipliers, {self.tile_m}x{self.tile_n} "
                 f"tile, k-chunk {self.k_chunk}, {self.operand_type} -> {self.accum_type}")
+
+
+def _unique_keys(pairs):
+    """``object_pairs_hook`` of :meth:`DstcConfig.from_json`: a dict, refusing a repeated key
+    (which ``json`` would silently resolve to its last value)."""
+    values = {}
+    for key, value in pairs:
+        if key in values:
+            raise ConfigError(f"{key}: given twice")
+        values[key] = value
+    return values
 
 
 PRESETS = {

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from dstc.gen import area, dedup, synth, timing, tools
-from dstc.gen.cli import build_parser
+from dstc.gen.cli import build_parser, main
 from dstc.gen.generate import DESIGNS
 from dstc.gen.markdown import table
 from dstc.sim.config import preset
@@ -489,8 +489,26 @@ def test_missing_liberty_stops_the_command_with_the_make_target(monkeypatch, tmp
     monkeypatch.setenv(synth.LIBERTY_ENV, str(tmp_path / "none.lib"))
     args = build_parser().parse_args(["area", "--preset", "small", "-o", str(tmp_path / "out")])
     assert args.run(args) == 2
-    assert "run `make tech`" in capsys.readouterr().out
-    assert not (tmp_path / "out" / "area.json").exists()
+    assert "run `make tech`" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()   # refused before anything is written
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"module top(); endmodule\n", "does not start with a 'library (NAME) {' group (starts "
+                                   "with 'module top(); endmodule')"),
+    (b"\x7fELF\x02\x01\x00\x00", "binary data, not a Liberty (.lib) text file"),
+    (b"", "(empty)"),
+    (b"/* header */\nlibrary (toy) {\n}\n", "no cells found"),
+])
+def test_a_liberty_file_that_is_not_one_is_refused_before_synthesis(tmp_path, capsys, content,
+                                                                     message):
+    path = tmp_path / "cells.lib"
+    path.write_bytes(content)
+    assert main(["area", "--preset", "small", "--liberty", str(path),
+                 "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"Liberty file {path}: " in err and message in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "dstc").exists()   # nothing generated or synthesized
 
 
 @pytest.mark.slow

@@ -130,19 +130,28 @@ def test_progress_bar_passes_errors_on(tmp_path):
     assert stream.getvalue() == ""
 
 
-def test_shared_options():
+def test_shared_options(tmp_path):
     assert options.density("0.25") == 0.25 and options.positive_int("3") == 3
-    assert options.positive_float("0.5") == 0.5
-    for function, text, message in ((options.density, "1.5", "a density must be between"),
-                                     (options.positive_int, "0", "must be a positive integer"),
-                                     (options.positive_float, "0", "must be a positive number")):
-        with pytest.raises(argparse.ArgumentTypeError, match=message):
+    assert options.positive_float("0.5") == 0.5 and options.seed_type("0") == 0
+    for function, text, message in (
+            (options.density, "1.5", "1.5: a density must be between 0 and 1"),
+            (options.density, "half", "'half' is not a number"),
+            (options.positive_int, "0", "0: must be a positive integer"),
+            (options.positive_int, "2.5", "'2.5' is not an integer"),
+            (options.positive_float, "0", "0: must be a finite number greater than 0"),
+            (options.positive_float, "-3", "-3: must be a finite number greater than 0"),
+            (options.positive_float, "nan", "nan: must be a finite number greater than 0"),
+            (options.positive_float, "inf", "inf: must be a finite number greater than 0"),
+            (options.seed_type, "-5", "-5: a seed must be a non-negative integer"),
+            (options.seed_type, "x", "'x' is not an integer")):
+        with pytest.raises(argparse.ArgumentTypeError, match=re.escape(message)):
             function(text)
     args = argparse.Namespace(preset="small", config=None, output=None)
     assert options.config_name(args) == "small"
-    assert options.output_folder(args, "area") == Path("build/area/small")
-    args = argparse.Namespace(preset="default", config="dir/mine.json", output="out")
-    assert options.config_name(args) == "mine" and options.output_folder(args, "x") == Path("out")
+    assert options.config_folder(args, preset("small")) == "small"
+    args = argparse.Namespace(preset="default", config="dir/mine.json", output=str(tmp_path))
+    assert options.config_name(args) == "config:mine"
+    assert options.output_folder(args, "x", preset("small")) == tmp_path
 
 
 def test_the_logger_prints_plain_lines_to_the_current_stdout(capsys):

@@ -3,8 +3,15 @@
 import sys
 import time
 
+from ..estimate import warn_slow_generation
 from ..generate import DESIGNS
-from ..options import add_config_options, config_from, config_name, output_folder
+from ..options import (
+    add_config_options,
+    config_from,
+    config_name,
+    output_folder,
+    positive_float,
+)
 from .board import BOARDS
 from .flow import run_fpga
 
@@ -26,7 +33,7 @@ def add_arguments(parser):
                         help="which core (default: both)")
     parser.add_argument("--board", choices=list(BOARDS), default="ulx3s-85f",
                         help="target board (default: ulx3s-85f)")
-    parser.add_argument("--clock-mhz", type=float, default=50.0, metavar="MHZ",
+    parser.add_argument("--clock-mhz", type=positive_float, default=50.0, metavar="MHZ",
                         help="clock target of place-and-route (default: 50)")
     parser.add_argument("--native-yosys", action="store_true",
                         help="synthesize the cores with pyosys (native Yosys) rather than "
@@ -46,7 +53,9 @@ def add_arguments(parser):
 def command(args):
     """Run ``dstc fpga`` from parsed arguments; returns the exit code (0: every design placed
     and routed or judged by its synthesized size, 1: a tool failed, 2: a design that this
-    version does not have)."""
+    version does not have, or a tool that is not installed). Raises
+    :class:`~dstc.gen.options.UsageError` for an output folder that cannot be written
+    (before any work)."""
     config = config_from(args)
     designs = ["dstc", "dense"] if args.design == "both" else [args.design]
     missing = [design for design in designs if design not in DESIGNS]
@@ -54,13 +63,18 @@ def command(args):
         print(f"dstc fpga: design {', '.join(missing)} is not available "
               f"(have: {', '.join(DESIGNS)})", file=sys.stderr)
         return 2
+    out_dir = output_folder(args, "fpga", config)
+    warn_slow_generation(config)
     started = time.monotonic()
     try:
-        results = run_fpga(config, designs, output_folder(args, "fpga"), board=args.board,
+        results = run_fpga(config, designs, out_dir, board=args.board,
                            clock_mhz=args.clock_mhz, name=config_name(args),
                            native_yosys=args.native_yosys,
                            fast_lut_mapping=args.fast_lut_mapping)
-    except (RuntimeError, FileNotFoundError) as error:
+    except FileNotFoundError as error:   # a tool that is not installed
+        print(f"dstc fpga: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:
         print(f"dstc fpga: {error}", file=sys.stderr)
         return 1
     print(f"done in {time.monotonic() - started:.0f} s")

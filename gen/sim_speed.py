@@ -1,0 +1,23 @@
+"""Measured speeds that :mod:`dstc.gen.estimate` predicts run times from (data, not code).
+
+``SIM_SPEED``: simulated cycles per second of a whole ``dstc sim`` run (cocotb's per-cycle
+handshaking included, the build excluded), by simulator and preset. The small presets were
+measured on the 2-core development machine (2026-11-30) with
+
+    dstc bench --speed-table --presets small small-fp16 -o build/bench
+
+which simulates :data:`dstc.gen.bench.SPEED_WORKLOAD` and writes ``sim_speed.json``; the
+default preset's figures are the ``dstc bench`` rows of docs/bench.md (2026-11-25; Verilator
+at -O2, the C++ optimisation of ``dstc sim``). Re-measure and update this table when the
+testbench or the simulators change.
+
+``GENERATION_SECONDS``: seconds to generate each preset's ``dstc_core`` Verilog, the
+"Verilog generation" table of ``dstc bench`` (docs/bench.md).
+"""
+
+SIM_SPEED = {
+    "verilator": {"default": 4219.0, "small": 5200.0, "small-fp16": 5000.0},
+    "icarus": {"default": 38.0, "small": 900.0, "small-fp16": 500.0},
+}
+
+GENERATION_SECONDS = {"default": 31.9, "int8": 24.4, "small": 0.6, "small-fp16": 1.1}
