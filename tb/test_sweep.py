@@ -152,7 +152,7 @@ def test_command_line(tmp_path, capsys):
     (["--density-b", "x"], "argument --density-b: 'x' is not a number"),
     (["--points", "0.5"], "argument --points: '0.5' is not DENSITY_A:DENSITY_B"),
     (["--m", "0"], "argument --m: 0: must be a positive integer"),
-    (["--seed", "-5"], "argument --seed: -5: must be a non-negative integer"),
+    (["--seed", "-5"], "argument --seed: -5: a seed must be a non-negative integer"),
     (["--bandwidth", "nan"], "argument --bandwidth: nan: must be a positive number"),
     (["--preset", "nope"], "preset='nope': unknown preset"),
 ])
