@@ -568,12 +568,12 @@ def command(args):
     Every input (configuration, output folder, Liberty file) is checked before synthesis."""
     config = config_from(args)
     designs = list(DESIGNS) if args.design == "both" else [args.design]
+    out_dir = output_folder(args, "area", config)
     try:
         liberty = check_liberty(args.liberty or liberty_path())
     except (LibertyMissing, LibertyError) as error:
         print(f"dstc area: {error}", file=sys.stderr)
         return 2
-    out_dir = output_folder(args, "area", config)
     warn_slow_generation(config)
     print(f"area of {', '.join(designs)}: {config.describe()} -> {out_dir}")
     try:

@@ -20,7 +20,8 @@ from .options import check_output_folder
 from .sweep import DEFAULT_SHAPE, bench_sweep
 from .verilog import to_verilog
 
-__all__ = ["BenchResults", "run_bench", "HELP", "DESCRIPTION", "add_arguments", "command"]
+__all__ = ["BenchResults", "run_bench", "SPEED_WORKLOAD", "measure_sim_speed", "HELP",
+           "DESCRIPTION", "add_arguments", "command"]
 
 log = logging.getLogger("dstc")
 
@@ -28,6 +29,9 @@ log = logging.getLogger("dstc")
 #: default preset: 64 SpWMMA tiles (16 per output tile) and 4 drains.
 WORKLOAD = {"m": 64, "n": 64, "k": 256, "density_a": 0.5, "density_b": 0.5, "seed": 2021}
 TILE_GOAL_MS = 50.0
+#: The workload of the simulation-speed table (``dstc bench --speed-table``), which
+#: ``dstc.gen.estimate`` predicts run times from: a 64 x 64 x 128 SpGEMM at density 0.5.
+SPEED_WORKLOAD = {"m": 64, "n": 64, "k": 128, "density_a": 0.5, "density_b": 0.5, "seed": 2021}
 #: Goals of the exact density sweep (issue 11): the default 8-point grid at 4096^3, end to end
 #: with its tables and figures, in under this many seconds and MiB of peak memory.
 SWEEP_GOAL = {"seconds": 10.0, "peak_mib": 4096.0}
@@ -114,6 +118,33 @@ def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus")):
     return BenchResults(results, json_path, md_path)
 
 
+def measure_sim_speed(presets, simulators, out_dir):
+    """Simulate :data:`SPEED_WORKLOAD` on each of ``presets`` (names) with each of
+    ``simulators`` as ``dstc sim`` does (Verilator at -O2), and write ``sim_speed.json``
+    (``{"command", "workload", "sim_speed": {simulator: {preset: cycles per second}}}``, the
+    table of :mod:`dstc.gen.sim_speed`) into ``out_dir``. Returns ``(table, all checked)``.
+    Raises :class:`~dstc.gen.cocotb_run.SimulationError` when a simulator fails."""
+    out_dir = Path(out_dir)
+    table, ok = {}, True
+    for simulator in simulators:
+        for name in presets:
+            figures = run_gemm(GemmRequest(preset(name), name, **SPEED_WORKLOAD,
+                                           simulator=simulator, out_dir=out_dir / "speed",
+                                           force=True))
+            rate = figures.cycles / figures.sim_seconds
+            table.setdefault(simulator, {})[name] = round(rate, 1)
+            ok = ok and figures.ok
+            log.info(f"  {simulator:<10} {name:<11} {rate:8.0f} cycles/s"
+                     f"{'' if figures.ok else ' FAILED'}")
+    document = {"command": "dstc bench --speed-table --presets " + " ".join(presets)
+                + " --simulators " + " ".join(simulators),
+                "workload": SPEED_WORKLOAD, "sim_speed": table}
+    path = out_dir / "sim_speed.json"
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    log.info(f"wrote {path}")
+    return table, ok
+
+
 def _markdown(results):
     """The Markdown report (``bench.md``) of the ``bench.json`` document ``results``."""
     w = results["workload"]
@@ -155,6 +186,12 @@ def add_arguments(parser):
     """Add the options of ``dstc bench`` to ``parser``."""
     parser.add_argument("--simulators", nargs="+", choices=("verilator", "icarus"),
                         default=["verilator", "icarus"], help="simulators to measure")
+    parser.add_argument("--speed-table", action="store_true",
+                        help="only measure the simulation speed of --presets (the table that "
+                             "dstc sim's run-time estimate uses), into sim_speed.json")
+    parser.add_argument("--presets", nargs="+", choices=list(PRESETS),
+                        default=["small", "small-fp16"],
+                        help="presets of --speed-table (default: small small-fp16)")
     parser.add_argument("-o", "--output", default="build/bench", metavar="DIR",
                         help="output folder (default: build/bench)")
 
@@ -164,4 +201,6 @@ def command(args):
     checked, 1: one failed). Raises :class:`~dstc.gen.options.UsageError` for an output
     folder that cannot be written (before measuring anything)."""
     out_dir = check_output_folder(args.output)
+    if args.speed_table:
+        return 0 if measure_sim_speed(args.presets, args.simulators, out_dir)[1] else 1
     return 0 if run_bench(out_dir=out_dir, simulators=args.simulators).ok else 1

@@ -146,9 +146,17 @@ def _build_key(verilog_path, *settings):
     return digest.hexdigest()
 
 
-def _stamp_matches(stamp, key):
+def _product(simulator, build_dir, toplevel):
+    """The file a finished build leaves: Verilator's executable (named after the top
+    module) or Icarus' ``sim.vvp``."""
+    return build_dir / (toplevel if simulator == "verilator" else "sim.vvp")
+
+
+def _built(stamp, key, product):
+    """Whether the build folder holds a finished build of ``key``: its stamp says so and its
+    product is there (a folder whose files were partly deleted is rebuilt too)."""
     try:
-        return stamp.read_text() == key
+        return stamp.read_text() == key and product.is_file()
     except OSError:
         return False
 
@@ -217,16 +225,17 @@ def run_cocotb(*, verilog_path, toplevel, test_module, test_dir, simulator, buil
     makeflags = _verilator_makeflags(cxx_opt) if simulator == "verilator" else ""
     key = _build_key(verilog_path, simulator, toplevel, waves, build_args, makeflags,
                      "top-level public")
+    product = _product(simulator, build_dir, toplevel)
     run_mode = fcntl.LOCK_EX if run_dir == build_dir else fcntl.LOCK_SH
     started = time.monotonic()
     for _ in range(3):
         with _locked(lock, run_mode):
-            if _stamp_matches(stamp, key):
+            if _built(stamp, key, product):
                 results = _test(runner, test_module, toplevel, build_dir, run_dir, testcase,
                                 extra_env, waves, log, simulator)
                 break
         with _locked(lock, fcntl.LOCK_EX):
-            if not _stamp_matches(stamp, key):
+            if not _built(stamp, key, product):
                 _build(runner, simulator, toplevel, verilog_path, build_dir, build_args,
                        makeflags, waves, log, stamp, key)
     else:

