@@ -273,15 +273,15 @@ def check_gemm(estimate, limit_seconds=DEFAULT_LIMIT_SECONDS, force=False):
     raise :class:`TooExpensive` with the estimate and the limit, unless ``force``."""
     if force:
         return estimate
-    if estimate.machine_bytes and estimate.memory_bytes > estimate.machine_bytes:
-        raise TooExpensive(f"needs {estimate.describe()}: more memory than this machine has; "
-                           f"use a smaller shape, or --force to try anyway")
+    reasons = []
     if estimate.seconds > limit_seconds:
-        raise TooExpensive(f"expected to take {estimate.describe()}; the limit is "
-                           f"{_duration(limit_seconds)}: use a smaller shape, or --force to "
-                           f"run it anyway")
+        reasons.append(f"over the limit of {_duration(limit_seconds)}")
+    if estimate.machine_bytes and estimate.memory_bytes > estimate.machine_bytes:
+        reasons.append("more memory than this machine has")
+    if reasons:
+        raise TooExpensive(f"would take {estimate.describe()}: {' and '.join(reasons)}; use a "
+                           f"smaller shape, or --force to run it anyway")
     return estimate
-
 
 def warn_slow_generation(config, log=None):
     """Log a warning (on ``log``, default the ``dstc`` logger) when generating ``config``'s
