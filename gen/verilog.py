@@ -3,11 +3,12 @@
 import fcntl
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 from amaranth.back import verilog
 
-__all__ = ["to_verilog", "write_if_changed", "source_digest", "cached_verilog"]
+__all__ = ["to_verilog", "write_atomic", "write_if_changed", "source_digest", "cached_verilog"]
 
 # Amaranth's `YOSYS` variable would select an external yosys (for example the FPGA flow's
 # YoWASP one) also for Verilog generation; generation always uses the built-in one.
@@ -22,6 +23,22 @@ def to_verilog(component, name):
     return verilog.convert(component, name=name, emit_src=False)
 
 
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same folder and an atomic
+    rename: readers see the old file or the new one, never a part; a run killed while writing
+    leaves at most a stray ``.<name>.*.tmp`` file. Creates the folder if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as output:
+            output.write(text)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
 def write_if_changed(path, text):
     """Write ``text`` to ``path`` atomically unless it already holds exactly that text.
 
@@ -31,10 +48,7 @@ def write_if_changed(path, text):
     path = Path(path)
     if path.is_file() and path.read_text() == text:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, text)
     return True
 
 
@@ -50,7 +64,9 @@ def source_digest():
 def cached_verilog(path, name, build, key=""):
     """Write the Verilog of ``build()`` as module ``name`` to ``path`` unless the file there
     was generated from the same ``key`` (any text naming the parameters) and the same hardware
-    sources. Concurrent callers wait for each other. Returns ``(path, component)``, the
+    sources. Concurrent callers (processes or threads) wait for each other (``fcntl.flock`` on
+    ``<path>.lock``); both files are written atomically, the key last, so a run killed while
+    generating leaves no key and the next run regenerates. Returns ``(path, component)``, the
     component being ``None`` when the cached file was used."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,5 +78,5 @@ def cached_verilog(path, name, build, key=""):
             return path, None
         component = build()
         write_if_changed(path, to_verilog(component, name))
-        key_path.write_text(key)
+        write_atomic(key_path, key)
         return path, component
