@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import logging
+import math
 import resource
 import sys
 import threading
@@ -31,6 +32,7 @@ from .generate import DESIGNS, design_component
 from .markdown import table
 from .options import (
     add_config_options,
+    check_output_folder,
     config_from,
     config_name,
     output_folder,
@@ -48,7 +50,7 @@ from .synth import (
     run_stage,
 )
 from .timing import StaMissing, find_sta, run_sta
-from .verilog import cached_verilog, write_if_changed
+from .verilog import cached_verilog, write_atomic, write_if_changed
 
 __all__ = ["CATEGORIES", "RULES", "FALLBACK", "classify", "breakdown", "overheads",
            "AreaResults", "run_area", "write_reports", "HELP", "DESCRIPTION", "add_arguments",
@@ -310,8 +312,11 @@ def run_area(config, designs, out_dir, *, name=None, timing=True, cmos=True, clo
     ``clock_ns`` is abc's delay target and the clock of the timing report; ``jobs`` the yosys
     and OpenSTA processes run at once; ``liberty`` a Liberty path (default: ``liberty_path()``).
     Returns :class:`AreaResults` (with the content of ``area.json``). Raises
-    :class:`ValueError` for an unknown design, :class:`~dstc.gen.synth.LibertyMissing` or
-    :class:`~dstc.gen.timing.StaMissing` when a tool's file is missing, and
+    :class:`ValueError` for an unknown design, a ``clock_ns`` that is not a finite positive
+    number, ``jobs`` below 1 or an ``out_dir`` that cannot be made a writable folder,
+    :class:`~dstc.gen.synth.LibertyMissing` or :class:`~dstc.gen.synth.LibertyError` for a
+    missing or invalid Liberty file, :class:`~dstc.gen.timing.StaMissing` when OpenSTA is
+    missing, and
     :class:`~dstc.gen.synth.SynthError`, :class:`~dstc.gen.timing.StaError` or
     :class:`RuntimeError` (a roll-up that disagrees with yosys' totals) when a stage fails.
     """
@@ -319,11 +324,14 @@ def run_area(config, designs, out_dir, *, name=None, timing=True, cmos=True, clo
     for design in designs:
         if design not in DESIGNS:
             raise ValueError(f"design {design!r}: must be one of {', '.join(DESIGNS)}")
+    if not (isinstance(clock_ns, (int, float)) and math.isfinite(clock_ns) and clock_ns > 0):
+        raise ValueError(f"clock_ns={clock_ns!r}: must be a finite number of ns greater than 0")
+    if type(jobs) is not int or jobs < 1:
+        raise ValueError(f"jobs={jobs!r}: must be a positive integer")
     liberty = read_liberty(liberty or liberty_path())
     if timing:
         find_sta()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = check_output_folder(out_dir, "out_dir")
     options = {"timing": timing, "cmos": cmos, "clock_ns": clock_ns}
     prepared, rows = {}, []
     for design in designs:
@@ -523,12 +531,12 @@ def chart(results, path):
 
 
 def write_reports(results, out_dir):
-    """Write ``area.json``, ``area.csv``, ``area.md`` and ``area.png`` into ``out_dir``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "area.json").write_text(json.dumps(results, indent=1) + "\n")
-    (out_dir / "area.csv").write_text(csv_text(results))
-    (out_dir / "area.md").write_text(markdown(results))
+    """Write ``area.json``, ``area.csv``, ``area.md`` and ``area.png`` into ``out_dir``
+    (each file atomically: a reader never sees a part of one)."""
+    out_dir = check_output_folder(out_dir, "out_dir")
+    write_atomic(out_dir / "area.json", json.dumps(results, indent=1) + "\n")
+    write_atomic(out_dir / "area.csv", csv_text(results))
+    write_atomic(out_dir / "area.md", markdown(results))
     chart(results, out_dir / "area.png")
 
 

@@ -65,8 +65,7 @@ def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus")):
     :data:`WORKLOAD` on each of ``simulators``, and write ``bench.json`` and ``bench.md`` into
     ``out_dir``; returns :class:`BenchResults`. Raises
     :class:`~dstc.gen.cocotb_run.SimulationError` when a simulator fails."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = check_output_folder(out_dir, "out_dir")
     log.info("Verilog generation of dstc_core (no cache)")
     generation = []
     for name in PRESETS:

@@ -28,7 +28,7 @@ from .sim_speed import GENERATION_SECONDS, SIM_SPEED
 __all__ = ["DEFAULT_LIMIT_SECONDS", "GENERATION_WARN_SECONDS", "GemmEstimate",
            "expected_gemm_cycles", "expected_gemm_commands", "estimate_gemm", "check_gemm",
            "cycles_per_second", "expected_generation_seconds", "machine_memory_bytes",
-           "TooExpensive", "warn_slow_generation"]
+           "TooExpensive", "warn_slow_generation", "sweep_memory_bytes", "check_memory"]
 
 #: Simulation time above which :func:`check_gemm` refuses a run (without ``force``), seconds.
 DEFAULT_LIMIT_SECONDS = 600.0
@@ -282,6 +282,28 @@ def check_gemm(estimate, limit_seconds=DEFAULT_LIMIT_SECONDS, force=False):
         raise TooExpensive(f"would take {estimate.describe()}: {' and '.join(reasons)}; use a "
                            f"smaller shape, or --force to run it anyway")
     return estimate
+
+def sweep_memory_bytes(shape):
+    """Expected peak memory of one point of ``dstc sweep`` on ``shape = (M, N, K)``, bytes:
+    the two bitmaps (1 byte per element), their padded copies and a working margin of
+    temporaries (256 MiB, the bound of ``dstc.sim.gemm_cycles``' blocks and the random
+    blocks). Raises :class:`ValueError` for a bad shape."""
+    _check(shape, 0.5, 0.5)
+    m, n, k = shape
+    return 3 * (m * k + k * n) + 256 * 2**20
+
+
+def check_memory(needed, what, force=False):
+    """Return ``needed`` (bytes) when it fits in the machine's memory (or the memory is
+    unknown, or ``force``); else raise :class:`TooExpensive` naming ``what`` and both
+    sizes."""
+    machine = machine_memory_bytes()
+    if force or not machine or needed <= machine:
+        return needed
+    raise TooExpensive(f"{what} needs about {_bytes(needed)} of memory, more than this "
+                       f"machine has ({_bytes(machine)}); use a smaller shape, or --force to "
+                       f"try anyway")
+
 
 def warn_slow_generation(config, log=None):
     """Log a warning (on ``log``, default the ``dstc`` logger) when generating ``config``'s

@@ -278,7 +278,8 @@ class GemmPlan:
             density_b=request.density_b,
             ok=matches and run.cycles == model_cycles and run.errors == 0,
             values_match=matches, cycles=run.cycles, model_cycles=model_cycles,
-            dense_cycles=dense_cycles, speedup=dense_cycles / max(run.cycles, 1),
+            dense_cycles=dense_cycles,
+            speedup=dense_cycles / run.cycles if run.cycles else math.inf,
             ideal_speedup=1 / product if product else float("inf"),
             utilisation=useful / max(run.cycles * config.macs, 1),
             slot_utilisation=useful / max(run.counters["mac_slots"], 1),
@@ -295,7 +296,8 @@ class GemmResult:
     ``ok``: the values match the golden model bit for bit (``values_match``), the measured
     ``cycles`` equal the cycle model's (``model_cycles``) and the core flagged no ``errors``
     (its sticky error bits). ``dense_cycles``: the cycle model's count for the same GEMM in
-    dense mode; ``speedup`` = dense / measured cycles, ``ideal_speedup`` = 1 / (density_a x
+    dense mode; ``speedup`` = dense / measured cycles (``inf`` when nothing was issued: every
+    tile skipped), ``ideal_speedup`` = 1 / (density_a x
     density_b). ``utilisation``: useful MACs per multiplier-cycle; ``slot_utilisation``:
     useful MACs per issued MAC slot. ``counters``: the core's performance counters.
     Times in seconds: ``sim_seconds`` (simulation alone), ``build_and_run_seconds``,
@@ -338,8 +340,8 @@ class GemmResult:
             f"({'equal' if self.cycles == self.model_cycles else 'DIFFERENT'})",
             f"  dense mode    {self.dense_cycles} cycles for the same GEMM (cycle model, every "
             f"tile at {macs} MACs/cycle)",
-            f"  speedup       {self.speedup:.2f}x over dense; ideal 1/(dA*dB) = "
-            f"{self.ideal_speedup:.2f}x",
+            f"  speedup       {_ratio(self.speedup)} over dense; ideal 1/(dA*dB) = "
+            f"{_ratio(self.ideal_speedup)}",
             f"  utilisation   {100 * self.utilisation:.1f}% of multiplier-cycles did useful "
             f"MACs ({useful} useful MACs; {100 * self.slot_utilisation:.1f}% of issued slots)",
         ]
@@ -352,6 +354,12 @@ class GemmResult:
         if self.waves:
             lines.append(f"  waves         {self.waves}")
         return lines
+
+
+def _ratio(value):
+    """A speedup for the summary: ``2.09x``, or ``unbounded`` when there is nothing to
+    compute."""
+    return f"{value:.2f}x" if math.isfinite(value) else "unbounded (nothing to compute)"
 
 
 def estimate_request(request):

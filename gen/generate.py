@@ -3,7 +3,6 @@
 import hashlib
 import json
 import time
-from pathlib import Path
 
 from ..hw.accumulator import AccumulatorTile
 from ..hw.bitmap_decoder import BitmapDecoder
@@ -66,10 +65,11 @@ def generate(config, out_dir, progress=None, blocks=False, designs=("dstc",)):
     names, sizes and SHA-256) into ``out_dir``. Unchanged files are left untouched.
 
     Returns the list of written paths; ``progress(name, component)`` is called after each
-    unit is converted. Raises :class:`ValueError` for an unknown design.
+    unit is converted. Raises :class:`ValueError` for an unknown design and
+    :class:`~dstc.gen.options.UsageError` (a ``ValueError``) for an ``out_dir`` that is empty
+    or cannot be made a writable folder.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = check_output_folder(out_dir, "out_dir")
     for design in designs:
         if design not in DESIGNS:
             raise ValueError(f"design {design!r}: must be one of {', '.join(DESIGNS)}")

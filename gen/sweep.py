@@ -34,7 +34,9 @@ from ..sim.gemm_cycles import (
     gemm_cycles,
     structured_24_cycles,
 )
+from .estimate import TooExpensive, check_memory, sweep_memory_bytes
 from .options import (
+    UsageError,
     add_config_options,
     check_output_folder,
     config_from,
@@ -187,7 +189,8 @@ def run_sweep(config, shape=DEFAULT_SHAPE, points=None, seed=0, out_dir=None, la
     B), so a point's operands do not depend on the other points; ``bandwidth``: bytes per
     cycle for the operand-traffic roofline columns (None: no roofline); ``progress``: show a
     tqdm bar on stderr. Returns a :class:`SweepResult`. Raises ``ValueError`` naming the
-    argument for bad sizes, densities, seed or bandwidth, and
+    argument for bad sizes, densities, seed or bandwidth or an ``out_dir`` that cannot be made
+    a writable folder (before computing anything), and
     :class:`~dstc.sim.config.ConfigError` for a configuration the dense baseline cannot be
     built for.
     """
@@ -209,6 +212,8 @@ def run_sweep(config, shape=DEFAULT_SHAPE, points=None, seed=0, out_dir=None, la
                                       and math.isfinite(bandwidth) and bandwidth > 0):
         raise ValueError(f"bandwidth={bandwidth!r}: must be a positive number of bytes per "
                          f"cycle")
+    if out_dir is not None:
+        out_dir = check_output_folder(out_dir, "out_dir")
     dense_mode = dense_mode_cycles(shape, config)
     baseline = dense_baseline_cycles(shape, config)
     s24 = structured_24_cycles(shape, config)
@@ -441,6 +446,8 @@ def add_arguments(parser):
     parser.add_argument("--bandwidth", type=_bandwidth, default=None, metavar="BYTES",
                         help="add an operand-traffic roofline at BYTES per cycle")
     parser.add_argument("--no-figures", action="store_true", help="write the tables only")
+    parser.add_argument("--force", action="store_true",
+                        help="run even when the bitmaps would not fit in the machine's memory")
     parser.add_argument("-o", "--output", default="build/sweep", metavar="DIR",
                         help="output folder (default: %(default)s)")
     return parser
@@ -451,9 +458,14 @@ def command(args):
     :class:`~dstc.gen.options.UsageError` for an output path that is not a writable folder."""
     config, label = config_from(args), config_name(args)
     output = check_output_folder(args.output)   # before any work
+    shape = (args.m, args.n, args.k)
+    try:
+        check_memory(sweep_memory_bytes(shape), f"a {args.m} x {args.n} x {args.k} sweep",
+                     args.force)
+    except TooExpensive as error:
+        raise UsageError(str(error)) from None
     seed = int.from_bytes(os.urandom(4), "little") if args.seed is None else args.seed
     points = args.points or grid_points(args.density_a, args.density_b)
-    shape = (args.m, args.n, args.k)
     log.info("dstc sweep: %s (%s), GEMM %dx%dx%d (M x N x K), %d points, seed %d", label,
              config.describe(), *shape, len(points), seed)
     result = run_sweep(config, shape=shape, points=points, seed=seed, out_dir=output,

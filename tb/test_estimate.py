@@ -171,3 +171,15 @@ def test_gemm_request_checks_its_fields(changes, message):
               **changes}
     with pytest.raises(ValueError, match=re.escape(message)):
         GemmRequest(**fields)
+
+
+def test_sweep_refuses_bitmaps_larger_than_the_memory(tmp_path, capsys):
+    assert estimate.sweep_memory_bytes((4096, 4096, 4096)) < 2**30
+    started = time.monotonic()
+    assert main(["sweep", "--m", "1000000", "--n", "1000000", "--k", "1000000",
+                 "-o", str(tmp_path)]) == 2
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert err.startswith("dstc sweep: error: a 1000000 x 1000000 x 1000000 sweep needs about "
+                          "5.5 TiB of memory, more than this machine has (")
+    assert err.endswith("); use a smaller shape, or --force to try anyway\n")

