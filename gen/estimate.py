@@ -144,20 +144,24 @@ def _size_key(config):
 
 def _nearest_preset(config, table):
     """The preset of ``table`` (names) closest to ``config`` in ``macs * tile_m * tile_n``
-    (log distance; same operand kind first), for a configuration not in the table."""
+    (log distance), a preset of the same operand kind (integer or float) first among equals;
+    for a configuration not in the table."""
     candidates = [name for name in table if name in PRESETS]
-    same_kind = [name for name in candidates
-                 if PRESETS[name].operand.is_float == config.operand.is_float]
-    candidates = same_kind or candidates
-    return min(candidates, key=lambda name: abs(math.log(_size_key(PRESETS[name]))
-                                                - math.log(_size_key(config))))
+
+    def distance(name):
+        other = PRESETS[name]
+        return (round(abs(math.log(_size_key(other)) - math.log(_size_key(config))), 9),
+                other.operand.is_float != config.operand.is_float)
+
+    return min(candidates, key=distance)
 
 
 def cycles_per_second(config, simulator):
     """Simulated cycles per second of a whole ``dstc sim`` run (cocotb included) of
     ``config`` on ``simulator``, from :data:`~dstc.gen.sim_speed.SIM_SPEED`: the preset's own
     figure when ``config`` equals a measured preset, else that of the measured preset nearest
-    in size (``macs * tile_m * tile_n``). Raises :class:`ValueError` for a simulator that the
+    in size (``macs * tile_m * tile_n``; the same operand kind first among equals): the int8
+    preset takes the default's figure. Raises :class:`ValueError` for a simulator that the
     table does not have."""
     if simulator not in SIM_SPEED:
         raise ValueError(f"simulator={simulator!r}: no measured speed; known: "

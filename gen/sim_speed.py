@@ -4,7 +4,7 @@
 handshaking included, the build excluded), by simulator and preset. The small presets were
 measured on the 2-core development machine (2026-11-30) with
 
-    dstc bench --speed-table --presets small small-fp16 -o build/bench
+    dstc bench --speed-table --presets small small-fp16 --simulators verilator icarus
 
 which simulates :data:`dstc.gen.bench.SPEED_WORKLOAD` and writes ``sim_speed.json``; the
 default preset's figures are the ``dstc bench`` rows of docs/bench.md (2026-11-25; Verilator
@@ -16,8 +16,8 @@ testbench or the simulators change.
 """
 
 SIM_SPEED = {
-    "verilator": {"default": 4219.0, "small": 5200.0, "small-fp16": 5000.0},
-    "icarus": {"default": 38.0, "small": 900.0, "small-fp16": 500.0},
+    "verilator": {"default": 4219.0, "small": 10362.0, "small-fp16": 10572.0},
+    "icarus": {"default": 38.0, "small": 1749.0, "small-fp16": 215.0},
 }
 
 GENERATION_SECONDS = {"default": 31.9, "int8": 24.4, "small": 0.6, "small-fp16": 1.1}

@@ -81,6 +81,10 @@ def test_speed_table_covers_the_presets_and_simulators():
     assert estimate.cycles_per_second(wide, "icarus") == SIM_SPEED["icarus"]["small"]
     assert estimate.cycles_per_second(preset("default"), "verilator") == \
         SIM_SPEED["verilator"]["default"]
+    assert estimate.cycles_per_second(preset("int8"), "icarus") == SIM_SPEED["icarus"]["default"]
+    assert estimate.cycles_per_second(preset("small").replace(operand_type="fp16",
+                                                              accum_type="fp32"), "icarus") \
+        == SIM_SPEED["icarus"]["small-fp16"]
     with pytest.raises(ValueError, match="simulator='xcelium': no measured speed"):
         estimate.cycles_per_second(preset("small"), "xcelium")
 
