@@ -9,6 +9,7 @@ modules, never the reverse.
 import argparse
 import contextlib
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -91,7 +92,8 @@ def main(argv=None):
     """Run ``dstc`` with ``argv`` (default: the process's arguments); returns the exit code:
     0 when all is well, 1 when a check failed (a result differs from the models) or a tool
     or simulator failed, 2 for bad input or usage (argparse exits with 2 itself), 130 after
-    ``Ctrl-C`` and 143 after ``SIGTERM`` (each reported in one line, without a traceback)."""
+    ``Ctrl-C`` and 143 after ``SIGTERM`` (each reported in one line, without a traceback),
+    141 (silently) when the reader of standard output closes it."""
     args = build_parser().parse_args(argv)
     configure_logging()
     try:
@@ -113,6 +115,14 @@ def main(argv=None):
     except Terminated:
         print("dstc: terminated", file=sys.stderr)
         return 143
+    except BrokenPipeError:
+        # The reader of standard output went away (``dstc presets | head -1``): stop quietly,
+        # with the status of a process ended by SIGPIPE, and keep Python's final flush from
+        # failing again.
+        stop_children()
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

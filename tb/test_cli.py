@@ -168,3 +168,20 @@ def test_commands_import_the_shared_options_not_the_cli():
         if path.name != "cli.py" or path.parent.name == "fpga":
             text = path.read_text()
             assert "from .cli import" not in text and "from ..cli import" not in text, path
+
+
+def test_the_summary_of_a_gemm_with_nothing_to_compute():
+    """Every tile skipped (density 0): no cycles, so no finite speedup to print."""
+    from dstc.gen.gemm_sim import GemmResult
+
+    result = GemmResult(
+        preset="small", simulator="icarus", seed=6, m=16, n=16, k=16, density_a=0.0,
+        density_b=0.5, ok=True, values_match=True, cycles=0, model_cycles=0, dense_cycles=565,
+        speedup=float("inf"), ideal_speedup=float("inf"), utilisation=0.0,
+        slot_utilisation=0.0, tiles_issued=0, tiles_skipped=16, errors=0,
+        counters={"useful_macs": 0}, sim_seconds=0.0, build_and_run_seconds=1.0,
+        generate_seconds=0.0, waves=None)
+    lines = result.summary(8)
+    assert "  cycles        0 measured; cycle model 0 (equal)" in lines
+    assert ("  speedup       unbounded (nothing to compute) over dense; ideal 1/(dA*dB) = "
+            "unbounded (nothing to compute)") in lines

@@ -283,3 +283,19 @@ def test_a_failed_simulation_or_tool_is_status_1(monkeypatch, capsys):
         _replace_command(monkeypatch, "sim", fail)
         assert main(["sim"]) == 1
         assert capsys.readouterr().err == f"dstc sim: {error}\n"
+
+
+@pytest.mark.parametrize("command", [["presets"], ["isa", "--preset", "small"]])
+def test_a_closed_standard_output_ends_quietly(command):
+    """``dstc presets | head -0``: the reader is gone before ``dstc`` writes; no traceback,
+    the status of a process ended by SIGPIPE."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "dstc.gen.cli", *command],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()                      # before the interpreter has even started
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 141
+    assert stderr == ""
