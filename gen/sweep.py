@@ -44,6 +44,7 @@ from .options import (
     positive_int,
     seed_type,
 )
+from .tools import child_process
 
 __all__ = ["DEFAULT_DENSITIES_A", "DEFAULT_DENSITIES_B", "DEFAULT_SHAPE", "SweepRow",
            "SweepResult", "grid_points", "random_bitmap", "operand_bytes", "run_sweep",
@@ -489,13 +490,13 @@ def bench_sweep(out_dir=None, shape=DEFAULT_SHAPE, preset_name="default"):
                    "--m", str(shape[0]), "--n", str(shape[1]), "--k", str(shape[2]),
                    "--seed", "2021", "-o", str(output)]
         started = time.monotonic()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
+        with child_process(command, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE) as process:
+            error = process.stderr.read().decode(errors="replace")
+            process.stderr.close()
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.monotonic() - started
-        error = process.stderr.read().decode(errors="replace")
-        process.stderr.close()
-        process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode:
             raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {error}")
     # ru_maxrss is in KiB on Linux.

@@ -31,7 +31,7 @@ def write_atomic(path, text):
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w") as output:
+        with os.fdopen(handle, "w", encoding="utf-8") as output:
             output.write(text)
         os.replace(partial, path)
     except BaseException:
@@ -46,8 +46,11 @@ def write_if_changed(path, text):
     it are not redone. Returns ``True`` when the file was written.
     """
     path = Path(path)
-    if path.is_file() and path.read_text() == text:
-        return False
+    try:
+        if path.read_bytes() == text.encode():
+            return False
+    except OSError:   # missing (or unreadable): write it
+        pass
     write_atomic(path, text)
     return True
 
@@ -74,8 +77,11 @@ def cached_verilog(path, name, build, key=""):
     key = hashlib.sha256(f"{name}\n{key}\n{source_digest()}".encode()).hexdigest()
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.is_file() and key_path.is_file() and key_path.read_text() == key:
-            return path, None
+        try:
+            if path.is_file() and key_path.read_bytes() == key.encode():
+                return path, None
+        except OSError:   # no key yet: generate
+            pass
         component = build()
         write_if_changed(path, to_verilog(component, name))
         write_atomic(key_path, key)

@@ -205,6 +205,20 @@ def test_reports_keep_the_other_design(tmp_path):
         assert report.merged(path, other, ["dstc"]) == other
 
 
+
+@pytest.mark.parametrize("content", [b"\xff\xfe{", b"[1, 2]", b'{"rows": 3}',
+                                     b'{"rows": [3], "config": {"tile_m": 8}, '
+                                     b'"board": "ulx3s-85f"}', b"{"])
+def test_an_earlier_report_that_is_not_one_is_ignored(tmp_path, content):
+    """Not UTF-8, not an object, rows that are not a list of objects, not JSON: the earlier
+    report adds nothing (and raises nothing); a folder in its place neither."""
+    new = {"config": {"tile_m": 8}, "board": "ulx3s-85f", "rows": [{"design": "dstc", "run": 2}]}
+    path = tmp_path / "fpga.json"
+    path.write_bytes(content)
+    assert report.merged(path, new, ["dstc"]) == new
+    assert report.merged(tmp_path, new, ["dstc"]) == new
+
+
 def test_command_line_options():
     parser = argparse.ArgumentParser(prog="dstc fpga")
     fpga_cli.add_arguments(parser)

@@ -82,14 +82,17 @@ def merged(path, results, designs):
     ``fpga.json``) holds for the same configuration and board, in :data:`DESIGNS` order. A
     missing or unreadable file, or one of another configuration or board, adds nothing."""
     try:
-        earlier = json.loads(Path(path).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        earlier = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError):   # missing, a folder, not UTF-8, not JSON
+        return results
+    if not isinstance(earlier, dict) or not isinstance(earlier.get("rows"), list):
         return results
     if (earlier.get("config"), earlier.get("board")) != (results["config"], results["board"]):
         return results
     order = list(DESIGNS)
-    kept = [row for row in earlier.get("rows", [])
-            if row.get("design") in order and row["design"] not in designs]
+    kept = [row for row in earlier["rows"]
+            if isinstance(row, dict) and row.get("design") in order
+            and row["design"] not in designs]
     rows = sorted(kept + results["rows"], key=lambda row: order.index(row["design"]))
     return {**results, "rows": rows}
 
