@@ -169,6 +169,8 @@ class GemmRequest:
             if not (isinstance(value, (int, float)) and not isinstance(value, bool)
                     and 0.0 <= value <= 1.0):
                 raise ValueError(f"{name}={value!r}: a density must be a number from 0 to 1")
+        if isinstance(self.out_dir, str) and not self.out_dir.strip():
+            raise ValueError("out_dir='': empty; give a folder (Path('.') for the current one)")
         if self.simulator not in SIMULATORS:
             raise ValueError(f"simulator={self.simulator!r}: must be one of {SIMULATORS}")
         if self.seed is not None and (type(self.seed) is not int or self.seed < 0):
@@ -198,7 +200,7 @@ class GemmPlan:
         """The lines ``dstc sim`` prints before simulating: configuration, seed, workload."""
         request, program = self.request, self.program
         return [
-            f"DSTC sim: {request.preset_name} preset ({request.config.describe()}), "
+            f"DSTC sim: {_title(request.preset_name)} ({request.config.describe()}), "
             f"{request.simulator}, seed {self.seed}",
             f"GEMM {request.m} x {request.n} x {request.k} (M x N x K), density A "
             f"{request.density_a:g}, density B {request.density_b:g}: {program.tiles_issued} "
@@ -354,6 +356,11 @@ class GemmResult:
         if self.waves:
             lines.append(f"  waves         {self.waves}")
         return lines
+
+
+def _title(name):
+    """``small preset``, or a configuration file's label (``config:mine``) as it is."""
+    return name if name.startswith("config:") else f"{name} preset"
 
 
 def _ratio(value):

@@ -1,6 +1,7 @@
 """The configuration object: presets, derived values, validation messages."""
 
 import json
+import re
 
 import pytest
 
@@ -103,3 +104,33 @@ def test_other_schema_versions_are_rejected(schema):
         DstcConfig.from_json(text)
     assert str(error.value) == (f"schema={schema!r}: unsupported configuration schema version; "
                                 "this version of dstc reads schema 1")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty; expected a JSON object"),
+    ("{", "not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)"),
+    ("[]", "configuration must be a JSON object, not list"),
+    ('{"k_chunk": 4, "k_chunk": 8}', "k_chunk: given twice"),
+    ('{"accum_type": {"int": 32}}', "accum_type={'int': 32}: must be a string naming a number "
+                                    "type"),
+])
+def test_json_errors_are_config_errors(text, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        DstcConfig.from_json(text)
+
+
+def test_json_with_a_byte_order_mark_and_canonical_names():
+    text = "\ufeff" + preset("int8").to_json().replace('"int8"', '"int0008"')
+    config = DstcConfig.from_json(text)
+    assert config == preset("int8") and config.to_json() == preset("int8").to_json()
+    assert hash(config) == hash(preset("int8"))
+
+
+def test_load_names_the_file(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_bytes(b"\x80")
+    with pytest.raises(ConfigError, match=re.escape(f"{path}: not UTF-8 text (byte 0x80 at "
+                                                    f"offset 0); save it as UTF-8 JSON")):
+        DstcConfig.load(path)
+    path.write_text(preset("small").to_json())
+    assert DstcConfig.load(path) == preset("small")
