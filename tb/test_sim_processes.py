@@ -116,3 +116,24 @@ def test_runs_started_together_in_a_new_folder_both_succeed_and_half_builds_are_
     _finish(_sim(out, tmp_path))
     assert (build / "dstc_core").is_file()
     assert list(Path(tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_waves_and_log_are_kept_beside_the_build(tmp_path, simulator):
+    """A run with waves simulates in its build folder, where the waveform stays; the log of
+    every run is copied beside the build folder (``<build folder>.log``)."""
+    from dstc.gen.gemm_sim import GemmRequest, run_gemm
+    from dstc.sim.config import preset
+
+    request = GemmRequest(preset("small"), "small", 20, 12, 9, 0.4, 0.7, simulator=simulator,
+                          seed=4, waves=True, out_dir=tmp_path)
+    result = run_gemm(request)
+    assert result.ok and result.values_match
+    assert Path(result.waves).parent.parent == tmp_path / "small"
+    assert Path(result.waves).stat().st_size > 1000
+    plain = run_gemm(GemmRequest(preset("small"), "small", 20, 12, 9, 0.4, 0.7,
+                                 simulator=simulator, seed=4, out_dir=tmp_path))
+    assert plain.ok and plain.cycles == result.cycles and plain.waves is None
+    logs = sorted(path.name for path in (tmp_path / "small").glob("*.log"))
+    assert len(logs) == 2 and all((tmp_path / "small" / name).stat().st_size > 0
+                                  for name in logs)
