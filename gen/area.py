@@ -35,6 +35,7 @@ from .options import (
     check_output_folder,
     config_from,
     config_name,
+    folder_lock,
     output_folder,
     positive_float,
     positive_int,
@@ -585,9 +586,11 @@ def command(args):
     warn_slow_generation(config)
     print(f"area of {', '.join(designs)}: {config.describe()} -> {out_dir}")
     try:
-        results = run_area(config, designs, out_dir, name=config_name(args),
-                           timing=not args.no_timing, cmos=not args.no_cmos,
-                           clock_ns=args.clock_ns, jobs=args.jobs, liberty=liberty).document
+        with folder_lock(out_dir, "area"):
+            results = run_area(config, designs, out_dir, name=config_name(args),
+                               timing=not args.no_timing, cmos=not args.no_cmos,
+                               clock_ns=args.clock_ns, jobs=args.jobs,
+                               liberty=liberty).document
     except (LibertyMissing, LibertyError, StaMissing) as error:
         print(f"dstc area: {error}", file=sys.stderr)
         return 2

@@ -5,6 +5,8 @@ these helpers; ``dstc.gen.cli`` only wires the subcommands, so imports go one wa
 """
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import logging
 import math
@@ -16,7 +18,7 @@ from ..sim.config import PRESETS, ConfigError, DstcConfig, preset
 
 __all__ = ["LOGGER", "UsageError", "add_config_options", "config_from", "config_name",
            "config_folder", "density", "positive_int", "positive_float", "seed_type",
-           "check_output_folder", "output_folder", "configure_logging"]
+           "check_output_folder", "output_folder", "folder_lock", "configure_logging"]
 
 #: Name of the one logger of the flows: progress lines of ``dstc area``, ``fpga``, ``bench``
 #: and ``sim`` go to ``logging.getLogger(LOGGER)``.
@@ -148,6 +150,26 @@ def output_folder(args, command, config=None):
         return check_output_folder(args.output)
     config = config_from(args) if config is None else config
     return check_output_folder(Path("build") / command / config_folder(args, config))
+
+
+@contextlib.contextmanager
+def folder_lock(folder, command):
+    """Hold an exclusive lock (``fcntl.flock`` on ``folder/.dstc.lock``) while ``command``
+    (``"area"``, ``"fpga"``) works in ``folder``, so that two runs started in one output
+    folder take turns instead of overwriting each other's working files; a run that has to
+    wait says so on the ``dstc`` logger."""
+    folder = Path(folder)
+    with open(folder / ".dstc.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logging.getLogger(LOGGER).info(
+                "waiting for another dstc %s working in %s to finish", command, folder)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield folder
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class _StdoutHandler(logging.StreamHandler):

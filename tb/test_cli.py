@@ -185,3 +185,29 @@ def test_the_summary_of_a_gemm_with_nothing_to_compute():
     assert "  cycles        0 measured; cycle model 0 (equal)" in lines
     assert ("  speedup       unbounded (nothing to compute) over dense; ideal 1/(dA*dB) = "
             "unbounded (nothing to compute)") in lines
+
+
+def test_runs_in_one_output_folder_take_turns(tmp_path, caplog):
+    import threading
+
+    order = []
+    inside = threading.Event()
+    release = threading.Event()
+
+    def first():
+        with options.folder_lock(tmp_path, "area"):
+            order.append("first in")
+            inside.set()
+            release.wait(10)
+            order.append("first out")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    inside.wait(10)
+    threading.Timer(0.5, release.set).start()
+    with caplog.at_level(logging.INFO, logger="dstc"):
+        with options.folder_lock(tmp_path, "area"):
+            order.append("second in")
+    thread.join()
+    assert order == ["first in", "first out", "second in"]
+    assert caplog.messages == [f"waiting for another dstc area working in {tmp_path} to finish"]

@@ -9,6 +9,7 @@ from ..options import (
     add_config_options,
     config_from,
     config_name,
+    folder_lock,
     output_folder,
     positive_float,
 )
@@ -67,10 +68,11 @@ def command(args):
     warn_slow_generation(config)
     started = time.monotonic()
     try:
-        results = run_fpga(config, designs, out_dir, board=args.board,
-                           clock_mhz=args.clock_mhz, name=config_name(args),
-                           native_yosys=args.native_yosys,
-                           fast_lut_mapping=args.fast_lut_mapping)
+        with folder_lock(out_dir, "fpga"):
+            results = run_fpga(config, designs, out_dir, board=args.board,
+                               clock_mhz=args.clock_mhz, name=config_name(args),
+                               native_yosys=args.native_yosys,
+                               fast_lut_mapping=args.fast_lut_mapping)
     except FileNotFoundError as error:   # a tool that is not installed
         print(f"dstc fpga: {error}", file=sys.stderr)
         return 2
