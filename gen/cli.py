@@ -90,15 +90,30 @@ def _signals_forwarded():
 
 def main(argv=None):
     """Run ``dstc`` with ``argv`` (default: the process's arguments); returns the exit code:
-    0 when all is well, 1 when a check failed (a result differs from the models) or a tool
-    or simulator failed, 2 for bad input or usage (argparse exits with 2 itself), 130 after
-    ``Ctrl-C`` and 143 after ``SIGTERM`` (each reported in one line, without a traceback),
-    141 (silently) when the reader of standard output closes it."""
+    0 when all is well, 1 when a check failed (a result differs from the models), a tool
+    or simulator failed, or the run failed to write or ran out of memory, 2 for bad input or
+    usage (argparse exits with 2 itself), 130 after ``Ctrl-C`` and 143 after ``SIGTERM``
+    (each reported in one line, without a traceback, also while the subcommands load), 141
+    (silently) when the reader of standard output closes it."""
+    try:
+        with _signals_forwarded():
+            return _run(argv)
+    except KeyboardInterrupt:
+        stop_children(signal.SIGINT)
+        print("dstc: interrupted", file=sys.stderr)
+        return 130
+    except Terminated:
+        print("dstc: terminated", file=sys.stderr)
+        return 143
+
+
+def _run(argv):
+    """Parse ``argv`` and run the subcommand; turns its errors into a message and a status
+    (see :func:`main`)."""
     args = build_parser().parse_args(argv)
     configure_logging()
     try:
-        with _signals_forwarded():
-            return args.run(args)
+        return args.run(args)
     except ConfigError as error:
         print(f"dstc: invalid configuration: {error}", file=sys.stderr)
         return 2
@@ -108,13 +123,6 @@ def main(argv=None):
     except (SimulationError, ToolError) as error:
         print(f"dstc {args.command}: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        stop_children(signal.SIGINT)
-        print("dstc: interrupted", file=sys.stderr)
-        return 130
-    except Terminated:
-        print("dstc: terminated", file=sys.stderr)
-        return 143
     except BrokenPipeError:
         # The reader of standard output went away (``dstc presets | head -1``): stop quietly,
         # with the status of a process ended by SIGPIPE, and keep Python's final flush from
@@ -123,6 +131,15 @@ def main(argv=None):
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except MemoryError:
+        print(f"dstc {args.command}: out of memory (try a smaller shape)", file=sys.stderr)
+        return 1
+    except OSError as error:
+        # A file system failure during the run (disk full, a folder removed under it); the
+        # inputs themselves were checked before the work began.
+        where = f": {error.filename}" if error.filename else ""
+        print(f"dstc {args.command}: {error.strerror or error}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -262,6 +262,9 @@ def _replace_command(monkeypatch, name, function):
     (cli.Terminated(), 143, "dstc: terminated\n"),
     (options.UsageError("--x 3: must be 4"), 2, "dstc isa: error: --x 3: must be 4\n"),
     (ConfigError("tile_m=3: bad"), 2, "dstc: invalid configuration: tile_m=3: bad\n"),
+    (OSError(28, "No space left on device", "build/x/dstc_core.v"), 1,
+     "dstc isa: No space left on device: build/x/dstc_core.v\n"),
+    (MemoryError(), 1, "dstc isa: out of memory (try a smaller shape)\n"),
 ])
 def test_exit_statuses(monkeypatch, capsys, error, status, message):
     def fail(args):
@@ -270,6 +273,15 @@ def test_exit_statuses(monkeypatch, capsys, error, status, message):
     _replace_command(monkeypatch, "isa", fail)
     assert main(["isa"]) == status
     assert capsys.readouterr() == ("", message)
+
+
+def test_ctrl_c_while_the_subcommands_load(monkeypatch, capsys):
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert main(["isa"]) == 130
+    assert capsys.readouterr() == ("", "dstc: interrupted\n")
 
 
 def test_a_failed_simulation_or_tool_is_status_1(monkeypatch, capsys):
