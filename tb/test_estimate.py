@@ -187,3 +187,18 @@ def test_sweep_refuses_bitmaps_larger_than_the_memory(tmp_path, capsys):
     assert err.startswith("dstc sweep: error: a 1000000 x 1000000 x 1000000 sweep needs about "
                           "5.5 TiB of memory, more than this machine has (")
     assert err.endswith("); use a smaller shape, or --force to try anyway\n")
+
+
+def test_generate_warns_before_a_huge_configuration(tmp_path, monkeypatch, capsys):
+    import dstc.gen.generate as generate_module
+
+    written = []
+    monkeypatch.setattr(generate_module, "generate",
+                        lambda config, *args, **kwargs: written.append(config) or [])
+    path = tmp_path / "huge.json"
+    path.write_text(DstcConfig(array_rows=256, array_cols=256, tile_m=256, tile_n=256).to_json())
+    assert main(["generate", "--config", str(path), "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("warning: generating this configuration (256x256 multipliers, 256x256 "
+                          "tile, k-chunk 16, fp16 -> fp32) is expected to take about ")
+    assert len(written) == 1
