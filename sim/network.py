@@ -33,6 +33,7 @@ from .gemm_cycles import (
 
 __all__ = ["ConvLayer", "GemmLayer", "VGG16_LAYERS", "weight_matrix", "keep_largest",
            "prune_per_layer", "prune_global", "PRUNING_METHODS", "prune", "lower",
+           "lowered_bitmap",
            "conv2d", "max_pool", "to_fp16", "LayerActivity", "forward", "LayerCycles",
            "layer_cycles"]
 
@@ -298,6 +299,13 @@ def _lowered_bitmap(active, layer):
     return lower(active, layer)
 
 
+def lowered_bitmap(active, layer):
+    """The B operand's bitmap of ``layer`` (``C*R*S x Ho*Wo`` bool) for the input nonzero map
+    ``active`` (``C x H x W`` bool): element ``(k, p)`` is set when the lowered input
+    (:func:`lower`) is nonzero there. Raises ``ValueError`` when the shapes do not agree."""
+    return _lowered_bitmap(np.asarray(active, dtype=bool), layer)
+
+
 def to_fp16(x):
     """Round to fp16, to nearest even (numpy's cast); values that round to zero become zero."""
     return np.asarray(x).astype(np.float16)
@@ -388,7 +396,7 @@ def forward(layers, a_matrices, biases, x):
         overflowed = int(np.count_nonzero(np.isinf(out16)))
         activity = LayerActivity(
             index=index, layer=layer, input_size=tuple(x.shape[1:]), a_bitmap=a16 != 0,
-            b_bitmap=_lowered_bitmap(x != 0, layer),
+            b_bitmap=lowered_bitmap(x != 0, layer),
             input_density=float(np.count_nonzero(x)) / x.size, flushed=flushed,
             overflowed=overflowed, output=max_pool(out16, layer.pool))
         del accum, relu
