@@ -161,13 +161,10 @@ def _parse_layer(index, entry, base, source):
     weight_density = density("weight_density", None)
     activation_density = density("activation_density", 1.0)
     if kind == "conv":
-        try:
-            layer = ConvLayer(name, integer("in_channels"), integer("out_channels"),
-                              kernel=pair("kernel", None), stride=pair("stride", 1),
-                              padding=pair("padding", 0, minimum=0),
-                              dilation=pair("dilation", 1))
-        except ValueError as error:   # ConvLayer's own checks (already covered above)
-            fail(None, str(error))
+        fields = dict(in_channels=integer("in_channels"), out_channels=integer("out_channels"),
+                      kernel=pair("kernel", None), stride=pair("stride", 1),
+                      padding=pair("padding", 0, minimum=0), dilation=pair("dilation", 1))
+        layer = ConvLayer(name, **fields)
         size = entry["input"]
         if not isinstance(size, list) or len(size) != 2 or any(
                 isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in size):
