@@ -45,7 +45,7 @@ from ..sim.network import (
     prune,
     weight_matrix,
 )
-from .layerfile import read_layer_file
+from .layerfile import MAX_ELEMENTS, read_layer_file
 from .sweep import random_bitmap
 from .weights import (
     HED_PACKAGE,
@@ -263,6 +263,18 @@ def _layer_file_run(config, specs, seed, cost, progress):
                       seconds=time.monotonic() - started)
 
 
+def _check_size(size):
+    """Refuse a crop whose largest lowered operand would not fit the model's memory budget."""
+    height, width = size
+    for layer in VGG16_LAYERS:
+        m, n, k = layer.gemm_shape(height, width)
+        if n * k > MAX_ELEMENTS:
+            raise ValueError(f"size={size[0]}x{size[1]}: {layer.name}'s lowered activations "
+                             f"would have {n * k:,} elements, more than the {MAX_ELEMENTS:,} "
+                             f"this model takes per layer")
+        height, width = layer.pooled_size(height, width)
+
+
 def run_network(config, *, image="china", size=DEFAULT_SIZE, offset=None,
                 weight_densities=(1.0,), pruning="layer", layers=None, seed=None,
                 out_dir=None, label="custom", figures=True, progress=False, weights_path=None,
@@ -297,6 +309,7 @@ def run_network(config, *, image="china", size=DEFAULT_SIZE, offset=None,
                     or not 0.0 <= density <= 1.0:
                 raise ValueError(f"weight_density={density!r}: a density must be a number "
                                  f"between 0 and 1")
+        _check_size(size)
         image_input = network_input(image, size, offset)
         weights = load_vgg16_weights(weights_path)
         name = Path(str(image)).name if Path(str(image)).exists() else str(image)
