@@ -514,7 +514,7 @@ def add_arguments(parser):
     source.add_argument("--layers", metavar="FILE",
                         help="a JSON list of your own convolution and GEMM layers instead of "
                              "VGG-16 (docs/workloads.md)")
-    parser.add_argument("--size", type=_size, default=DEFAULT_SIZE, metavar="N|HxW",
+    parser.add_argument("--size", type=_size, default=None, metavar="N|HxW",
                         help="crop of the photo (default: 224)")
     parser.add_argument("--offset", type=_offset, default=None, metavar="Y,X",
                         help="top-left corner of the crop (default: centred)")
@@ -560,7 +560,7 @@ def run_command(args):
     if args.layers:
         for option, value in (("--weight-density", args.weight_density),
                               ("--pruning", args.pruning), ("--weights", args.weights),
-                              ("--offset", args.offset)):
+                              ("--offset", args.offset), ("--size", args.size)):
             if value is not None:
                 raise ValueError(f"{option}: applies to VGG-16 only; a layer file gives each "
                                  f"layer's densities or weights")
@@ -577,10 +577,11 @@ def run_command(args):
         image = args.image or "china"
         densities = args.weight_density or (1.0,)
         pruning = args.pruning or "layer"
+        size = args.size or DEFAULT_SIZE
         log.info("dstc network: %s (%s), VGG-16 on %s (%dx%d crop), weight density %s, "
-                 "%s pruning", label, config.describe(), image, *args.size,
+                 "%s pruning", label, config.describe(), image, *size,
                  ", ".join(f"{d:g}" for d in densities), pruning)
-        result = run_network(config, image=image, size=args.size, offset=args.offset,
+        result = run_network(config, image=image, size=size, offset=args.offset,
                              weight_densities=densities, pruning=pruning, out_dir=output,
                              label=label, figures=not args.no_figures, progress=True,
                              weights_path=args.weights)

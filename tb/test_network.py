@@ -383,7 +383,8 @@ def test_layer_file_command(tmp_path, capsys):
     assert "| c | 8x42x36 |" in text and "(seed 9)" in text
     assert sorted(p.name for p in out.iterdir()) == ["network.csv", "network.json"]
     for argv, message in ((["--weight-density", "0.5"], "--weight-density: applies to VGG-16"),
-                          (["--pruning", "global"], "--pruning: applies to VGG-16")):
+                          (["--pruning", "global"], "--pruning: applies to VGG-16"),
+                          (["--size", "64"], "--size: applies to VGG-16")):
         with pytest.raises(SystemExit) as caught:
             network.main(["--layers", str(path), *argv, "-o", str(out)])
         assert caught.value.code == 2 and message in capsys.readouterr().err
@@ -394,3 +395,22 @@ def test_layer_file_command(tmp_path, capsys):
     error = capsys.readouterr().err
     assert caught.value.code == 2 and "layer 0 (c): field 'stride'" in error
     assert "Traceback" not in error
+
+
+def test_vgg16_command(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert network.main(["--image", "flower", "--size", "32x48", "--weight-density", "0.5",
+                         "--pruning", "global", "--no-figures", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "VGG-16 on flower (32x48 crop), weight density 0.5, global pruning" in text
+    assert "| conv1_1 | 64x1536x27 |" in text and "whole network" in text
+    document = json.loads((out / "network.json").read_text())
+    assert document["pruning"] == "global" and document["seed"] is None
+    for argv, message in ((["--seed", "3"], "--seed: VGG-16 on a photo draws nothing"),
+                          (["--size", "500"], "size=500x500: must fit in the photo (427x640)"),
+                          (["--image", "nowhere.png"], "image='nowhere.png': not a sample"),
+                          (["--offset", "300,0"], "offset=300,0")):
+        with pytest.raises(SystemExit) as caught:
+            network.main([*argv, "--no-figures", "-o", str(out)])
+        error = capsys.readouterr().err
+        assert caught.value.code == 2 and message in error and "Traceback" not in error
