@@ -60,7 +60,7 @@ class LayerFileError(ValueError):
     """A layer file that cannot be read or describes an invalid layer."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class LayerSpec:
     """One layer of a user's network, validated."""
 

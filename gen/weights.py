@@ -57,7 +57,7 @@ class WeightsError(ValueError):
     """The pretrained weights cannot be found or read (the message says how to fix it)."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class ConvWeights:
     """One convolution's pretrained parameters."""
 

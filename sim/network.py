@@ -356,7 +356,7 @@ def max_pool(x, size):
     return x.reshape(c, hp // size, size, wp // size, size).max(axis=(2, 4))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class LayerActivity:
     """One convolution of :func:`forward`: its operands as the core sees them."""
 
