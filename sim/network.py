@@ -363,6 +363,8 @@ class LayerActivity:
     index: int              #: position in the network (0-based)
     layer: ConvLayer
     input_size: tuple       #: (H, W) of the layer's input
+    input: np.ndarray       #: fp16 ``C x H x W``: the layer's input (B is ``lower(input)``)
+    a_matrix: np.ndarray    #: fp16 ``out_channels x C*R*S``: the weights as the core takes them
     a_bitmap: np.ndarray    #: bool ``out_channels x C*R*S``: nonzeros of the fp16 weights
     b_bitmap: np.ndarray    #: bool ``C*R*S x Ho*Wo``: nonzeros of the lowered fp16 input
     input_density: float    #: nonzeros / size of the fp16 input (``C x H x W``)
@@ -395,7 +397,8 @@ def forward(layers, a_matrices, biases, x):
         flushed = int(np.count_nonzero((relu > 0) & (out16 == 0)))
         overflowed = int(np.count_nonzero(np.isinf(out16)))
         activity = LayerActivity(
-            index=index, layer=layer, input_size=tuple(x.shape[1:]), a_bitmap=a16 != 0,
+            index=index, layer=layer, input_size=tuple(x.shape[1:]), input=x, a_matrix=a16,
+            a_bitmap=a16 != 0,
             b_bitmap=lowered_bitmap(x != 0, layer),
             input_density=float(np.count_nonzero(x)) / x.size, flushed=flushed,
             overflowed=overflowed, output=max_pool(out16, layer.pool))

@@ -48,6 +48,10 @@ def test_real_layer_equals_scipy_correlate(vgg16):
                              [vgg16[0].bias], x16))
     h1 = first.output          # conv1_1's fp16 output after ReLU (no pool after conv1_1)
     assert h1.shape == (64, 20, 24) and h1.dtype == np.float16
+    np.testing.assert_array_equal(first.input, x16)
+    np.testing.assert_array_equal(first.a_matrix, net.weight_matrix(vgg16[0].kernel)
+                                  .astype(np.float16))
+    np.testing.assert_array_equal(first.b_bitmap, net.lower(x16, net.VGG16_LAYERS[0]) != 0)
     layer = net.VGG16_LAYERS[1]
     kernel16 = vgg16[1].kernel.astype(np.float16)
     accum = net.conv2d(h1, net.weight_matrix(kernel16), vgg16[1].bias, layer)
