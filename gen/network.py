@@ -578,6 +578,10 @@ def run_command(args):
         densities = args.weight_density or (1.0,)
         pruning = args.pruning or "layer"
         size = args.size or DEFAULT_SIZE
+        if config.operand_type != "fp16":
+            log.info("note: the forward pass computes with fp16 operands; the configuration's "
+                     "%s operand type does not change the cycles, which depend on the "
+                     "nonzeros only", config.operand_type)
         log.info("dstc network: %s (%s), VGG-16 on %s (%dx%d crop), weight density %s, "
                  "%s pruning", label, config.describe(), image, *size,
                  ", ".join(f"{d:g}" for d in densities), pruning)
