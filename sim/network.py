@@ -375,7 +375,8 @@ class LayerActivity:
 
 def forward(layers, a_matrices, biases, x):
     """Run the convolutions ``layers`` on ``x`` (``C x H x W``), yielding a
-    :class:`LayerActivity` per layer (a generator: one layer's arrays live at a time).
+    :class:`LayerActivity` per layer (a generator: a caller that drops each record keeps
+    about one layer's arrays in memory).
 
     Every operand is fp16: ``a_matrices`` (``out_channels x C*R*S`` each, already pruned) and
     ``x`` are rounded to fp16; each layer computes :func:`conv2d` (fp32 accumulation, the
