@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "area": ".area",
     "fpga": ".fpga.cli",
     "sweep": ".sweep",
+    "network": ".network",
 }
 
 

@@ -15,7 +15,7 @@ It writes ``network.csv``, ``network.json`` and the figure ``network.png`` into 
 folder. docs/workloads.md ("VGG-16 on real photos") describes the columns and the results.
 
 Python use: :func:`run_network` (pure: no printing, returns a :class:`NetworkResult`);
-command line: :func:`add_arguments` and :func:`main` (``python -m dstc.gen.network --help``).
+command line: ``dstc network`` (:func:`add_arguments` and :func:`command`).
 """
 
 import argparse
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..sim.config import PRESETS, ConfigError, DstcConfig, preset
+from ..sim.config import DstcConfig
 from ..sim.network import (
     PRUNING_METHODS,
     VGG16_LAYERS,
@@ -46,6 +46,7 @@ from ..sim.network import (
     weight_matrix,
 )
 from .layerfile import MAX_ELEMENTS, read_layer_file
+from .options import UsageError, add_config_options, config_from, config_name
 from .sweep import random_bitmap
 from .weights import (
     HED_PACKAGE,
@@ -57,7 +58,7 @@ from .weights import (
 
 __all__ = ["DEFAULT_SIZE", "LayerRow", "NetworkTotals", "NetworkRun", "NetworkResult",
            "run_network", "write_tables", "write_figure", "format_table", "add_arguments",
-           "run_command", "main", "bench_network"]
+           "HELP", "DESCRIPTION", "command", "bench_network"]
 
 log = logging.getLogger("dstc")
 
@@ -500,13 +501,16 @@ def _seed(text):
     return value
 
 
+HELP = "a real network's layers on the core: VGG-16 with pretrained weights on a photo"
+DESCRIPTION = ("Run VGG-16's 13 convolutions with real pretrained weights (pruned by "
+               "magnitude) on a real photo, or your own layers (--layers), and give each "
+               "layer's cycles on the core from the exact model, beside dense mode, the dense "
+               "baseline and a 2:4 core; write network.csv, network.json and network.png.")
+
+
 def add_arguments(parser):
     """Add ``dstc network``'s options to ``parser`` (an argparse (sub)parser)."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--preset", default="default", metavar="NAME",
-                       help=f"named configuration: {', '.join(PRESETS)} (default: default)")
-    group.add_argument("--config", metavar="FILE",
-                       help="configuration as JSON (the config.json that generate writes)")
+    add_config_options(parser)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--image", default=None, metavar="NAME|FILE",
                         help=f"VGG-16's input: a scikit-learn sample photo "
@@ -531,25 +535,22 @@ def add_arguments(parser):
     parser.add_argument("--no-figures", action="store_true", help="write the tables only")
     parser.add_argument("-o", "--output", default="build/network", metavar="DIR",
                         help="output folder (default: %(default)s)")
-    parser.set_defaults(run=run_command)
     return parser
 
 
-def _config_and_label(args):
-    if args.config:
-        path = Path(args.config)
-        try:
-            return DstcConfig.from_json(path.read_text()), path.stem
-        except OSError as error:
-            raise ConfigError(f"--config {args.config}: {error.strerror}") from None
-        except ValueError as error:
-            raise ConfigError(f"--config {args.config}: {error}") from None
-    return preset(args.preset), args.preset
+def command(args):
+    """Run what the parsed ``args`` ask for, log it; returns the exit status. Bad input
+    (arguments, the photo, the weights file, a layer file: the ``ValueError`` and ``OSError``
+    that :func:`run_network` and the loaders document) is raised as
+    :class:`~dstc.gen.options.UsageError`, which ``dstc`` reports in one line with status 2."""
+    try:
+        return _command(args)
+    except (ValueError, OSError) as error:
+        raise UsageError(str(error)) from None
 
 
-def run_command(args):
-    """Run what the parsed ``args`` ask for, log it; returns the exit status."""
-    config, label = _config_and_label(args)
+def _command(args):
+    config, label = config_from(args), config_name(args)
     output = Path(args.output)
     if output.exists() and not output.is_dir():
         raise ValueError(f"--output {args.output}: exists and is not a folder")
@@ -604,26 +605,6 @@ def run_command(args):
     return 0
 
 
-def main(argv=None):
-    """``python -m dstc.gen.network``: the command until it is registered in ``dstc``."""
-    parser = add_arguments(argparse.ArgumentParser(
-        prog="dstc network",
-        description="A real network's layers on the core: VGG-16 with pretrained weights on a "
-                    "real photo (or your own layers), per-layer cycles from the exact model."))
-    args = parser.parse_args(argv)
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.addHandler(handler)
-    level = log.level
-    log.setLevel(logging.INFO)
-    try:
-        return run_command(args)
-    except (ValueError, OSError) as error:
-        parser.exit(2, f"dstc network: error: {error}\n")
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
-
 
 def bench_network(out_dir=None, image="china", densities=(1.0,), preset_name="default"):
     """Time ``dstc network`` on VGG-16 end to end (tables and figure) in a fresh Python
@@ -631,7 +612,7 @@ def bench_network(out_dir=None, image="china", densities=(1.0,), preset_name="de
     memory of that process}``. ``out_dir`` defaults to a temporary folder."""
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(out_dir) if out_dir is not None else Path(scratch)
-        command = [sys.executable, "-m", "dstc.gen.network", "--preset", preset_name,
+        command = [sys.executable, "-m", "dstc.gen.cli", "network", "--preset", preset_name,
                    "--image", image, "--weight-density", ",".join(map(str, densities)),
                    "-o", str(output)]
         started = time.monotonic()
@@ -646,6 +627,3 @@ def bench_network(out_dir=None, image="china", densities=(1.0,), preset_name="de
     # ru_maxrss is in KiB on Linux.
     return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024}
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -381,7 +381,7 @@ def test_layer_file_command(tmp_path, capsys):
     path.write_text(json.dumps([_conv(weight_density=0.5, activation_density=0.4),
                                 {"type": "gemm", "name": "fc", "m": 10, "k": 20, "n": 4}]))
     out = tmp_path / "out"
-    assert network.main(["--layers", str(path), "--preset", "small-fp16", "--seed", "9",
+    assert _dstc_network(["--layers", str(path), "--preset", "small-fp16", "--seed", "9",
                          "--no-figures", "-o", str(out)]) == 0
     text = capsys.readouterr().out
     assert "| c | 8x42x36 |" in text and "(seed 9)" in text
@@ -389,21 +389,19 @@ def test_layer_file_command(tmp_path, capsys):
     for argv, message in ((["--weight-density", "0.5"], "--weight-density: applies to VGG-16"),
                           (["--pruning", "global"], "--pruning: applies to VGG-16"),
                           (["--size", "64"], "--size: applies to VGG-16")):
-        with pytest.raises(SystemExit) as caught:
-            network.main(["--layers", str(path), *argv, "-o", str(out)])
-        assert caught.value.code == 2 and message in capsys.readouterr().err
+        status = _dstc_network(["--layers", str(path), *argv, "-o", str(out)])
+        assert status == 2 and message in capsys.readouterr().err
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([_conv(stride=-2)]))
-    with pytest.raises(SystemExit) as caught:
-        network.main(["--layers", str(bad), "-o", str(out)])
+    status = _dstc_network(["--layers", str(bad), "-o", str(out)])
     error = capsys.readouterr().err
-    assert caught.value.code == 2 and "layer 0 (c): field 'stride'" in error
+    assert status == 2 and "layer 0 (c): field 'stride'" in error
     assert "Traceback" not in error
 
 
 def test_vgg16_command(tmp_path, capsys):
     out = tmp_path / "out"
-    assert network.main(["--image", "flower", "--size", "32x48", "--weight-density", "0.5",
+    assert _dstc_network(["--image", "flower", "--size", "32x48", "--weight-density", "0.5",
                          "--pruning", "global", "--no-figures", "-o", str(out)]) == 0
     text = capsys.readouterr().out
     assert "VGG-16 on flower (32x48 crop), weight density 0.5, global pruning" in text
@@ -414,7 +412,13 @@ def test_vgg16_command(tmp_path, capsys):
                           (["--size", "500"], "size=500x500: must fit in the photo (427x640)"),
                           (["--image", "nowhere.png"], "image='nowhere.png': not a sample"),
                           (["--offset", "300,0"], "offset=300,0")):
-        with pytest.raises(SystemExit) as caught:
-            network.main([*argv, "--no-figures", "-o", str(out)])
+        status = _dstc_network([*argv, "--no-figures", "-o", str(out)])
         error = capsys.readouterr().err
-        assert caught.value.code == 2 and message in error and "Traceback" not in error
+        assert status == 2 and message in error and "Traceback" not in error
+
+
+def _dstc_network(argv):
+    """Exit status of ``dstc network ARGV`` (argparse errors exit through SystemExit)."""
+    from dstc.gen import cli
+
+    return cli.main(["network", *argv])
