@@ -31,6 +31,7 @@ SUBCOMMANDS = {
     "area": ".area",
     "fpga": ".fpga.cli",
     "sweep": ".sweep",
+    "network": ".network",
 }
 
 
