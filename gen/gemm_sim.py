@@ -35,6 +35,7 @@ from ..sim.program import (
 from .cocotb_run import SIMULATORS, run_cocotb
 from .estimate import (
     DEFAULT_LIMIT_SECONDS,
+    GemmEstimate,
     TooExpensive,
     check_gemm,
     estimate_gemm,
@@ -136,7 +137,8 @@ class GemmRequest:
     take more than ``limit_seconds`` or more memory than the machine has, unless ``force``.
 
     Raises :class:`ValueError` naming the field for a size that is not a positive integer, a
-    density outside [0, 1], a negative or non-integer seed, an unknown simulator or a
+    density outside [0, 1], a negative or non-integer seed, an unknown simulator, an empty
+    ``out_dir`` string, a ``limit_seconds`` that is not a finite positive number, or a
     ``config`` that is not a :class:`~dstc.sim.config.DstcConfig`.
     """
     config: DstcConfig
@@ -194,7 +196,7 @@ class GemmPlan:
     program: GemmProgram
     build_dir: Path
     log: Path
-    estimate: object = None
+    estimate: GemmEstimate | None = None
 
     def describe(self):
         """The lines ``dstc sim`` prints before simulating: configuration, seed, workload."""
