@@ -124,14 +124,14 @@ def check_output_folder(path, option="--output"):
         raise UsageError(f"{option} {str(path)!r}: empty; give a folder (use . for the current "
                          f"folder)")
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{option} {path}: exists and is not a folder")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UsageError(f"{option} {path}: {parent} is a file, not a folder")
-            break
     try:
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{option} {path}: exists and is not a folder")
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise UsageError(f"{option} {path}: {parent} is a file, not a folder")
+                break
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
