@@ -18,7 +18,7 @@ from .gemm_sim import GemmRequest, run_gemm
 from .markdown import table
 from .options import check_output_folder
 from .sweep import DEFAULT_SHAPE, bench_sweep
-from .verilog import to_verilog
+from .verilog import to_verilog, write_atomic, write_if_changed
 
 __all__ = ["BenchResults", "run_bench", "SPEED_WORKLOAD", "measure_sim_speed", "HELP",
            "DESCRIPTION", "add_arguments", "command"]
@@ -82,8 +82,7 @@ def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus")):
         f"SpGEMM at density {WORKLOAD['density_a']} x {WORKLOAD['density_b']}")
     config = preset("default")
     verilog = out_dir / "default" / "dstc_core.v"
-    verilog.parent.mkdir(parents=True, exist_ok=True)
-    verilog.write_text(to_verilog(DstcCore(config), "dstc_core"))
+    write_if_changed(verilog, to_verilog(DstcCore(config), "dstc_core"))
     runs = []
     variants = [("verilator", "-O2"), ("verilator", "-O1"), ("icarus", None)]
     for simulator, cxx_opt in variants:
@@ -111,8 +110,8 @@ def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus")):
                "generation": generation, "sweep": {**sweep, "goal": SWEEP_GOAL},
                "simulation": runs}
     json_path, md_path = out_dir / "bench.json", out_dir / "bench.md"
-    json_path.write_text(json.dumps(results, indent=2) + "\n")
-    md_path.write_text(_markdown(results))
+    write_atomic(json_path, json.dumps(results, indent=2) + "\n")
+    write_atomic(md_path, _markdown(results))
     log.info(f"wrote {json_path} and {md_path}")
     return BenchResults(results, json_path, md_path)
 
@@ -139,7 +138,7 @@ def measure_sim_speed(presets, simulators, out_dir):
                 + " --simulators " + " ".join(simulators),
                 "workload": SPEED_WORKLOAD, "sim_speed": table}
     path = out_dir / "sim_speed.json"
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    write_atomic(path, json.dumps(document, indent=2) + "\n")
     log.info(f"wrote {path}")
     return table, ok
 

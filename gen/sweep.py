@@ -14,6 +14,7 @@ line: ``dstc sweep`` (:func:`add_arguments` and :func:`command`).
 import argparse
 import csv
 import dataclasses
+import io
 import json
 import logging
 import math
@@ -45,6 +46,7 @@ from .options import (
     seed_type,
 )
 from .tools import child_process
+from .verilog import write_atomic
 
 __all__ = ["DEFAULT_DENSITIES_A", "DEFAULT_DENSITIES_B", "DEFAULT_SHAPE", "SweepRow",
            "SweepResult", "grid_points", "random_bitmap", "operand_bytes", "run_sweep",
@@ -259,16 +261,17 @@ def _json_value(value):
 
 
 def write_tables(result, out_dir):
-    """Write ``sweep.csv`` and ``sweep.json``; returns their paths."""
+    """Write ``sweep.csv`` and ``sweep.json`` (each atomically); returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     columns = [name for name in _COLUMNS
                if result.bandwidth is not None or name not in _ROOFLINE_COLUMNS]
     csv_path, json_path = out_dir / "sweep.csv", out_dir / "sweep.json"
-    with open(csv_path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for row in result.rows:
-            writer.writerow([getattr(row, name) for name in columns])
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(columns)
+    for row in result.rows:
+        writer.writerow([getattr(row, name) for name in columns])
+    write_atomic(csv_path, table.getvalue())
     document = {
         "label": result.label, "config": result.config.to_dict(),
         "shape": {"m": result.shape[0], "n": result.shape[1], "k": result.shape[2]},
@@ -276,7 +279,7 @@ def write_tables(result, out_dir):
         "rows": [{name: _json_value(getattr(row, name)) for name in columns}
                  for row in result.rows],
     }
-    json_path.write_text(json.dumps(document, indent=2) + "\n")
+    write_atomic(json_path, json.dumps(document, indent=2) + "\n")
     return (csv_path, json_path)
 
 

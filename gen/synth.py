@@ -129,6 +129,8 @@ def read_liberty(path):
     check_liberty(path)
     text = Path(path).read_text(errors="replace")
     starts = [(match.start(), match.group(1)) for match in _CELL.finditer(text)]
+    if not starts:
+        raise LibertyError(f"Liberty file {path}: no cells found")
     areas, sequential = {}, set()
     for (start, name), (end, _) in zip(starts, starts[1:] + [(len(text), "")], strict=True):
         body = text[start:end]
@@ -138,8 +140,6 @@ def read_liberty(path):
         areas[name] = float(area.group(1))
         if _SEQUENTIAL.search(body):
             sequential.add(name)
-    if not areas:
-        raise LibertyError(f"Liberty file {path}: no cells found")
     return Liberty(Path(path), areas, frozenset(sequential))
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..generate import DESIGNS
 from ..markdown import table
+from ..verilog import write_atomic
 
 __all__ = ["markdown", "merged", "write_reports"]
 
@@ -104,6 +105,6 @@ def write_reports(out_dir, results):
     out_dir = Path(out_dir)
     json_path, md_path = out_dir / "fpga.json", out_dir / "fpga.md"
     results = merged(json_path, results, [row["design"] for row in results["rows"]])
-    json_path.write_text(json.dumps(results, indent=2) + "\n")
-    md_path.write_text(markdown(results["rows"]))
+    write_atomic(json_path, json.dumps(results, indent=2) + "\n")
+    write_atomic(md_path, markdown(results["rows"]))
     return json_path, md_path
