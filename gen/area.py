@@ -573,7 +573,8 @@ def add_arguments(parser):
 
 def command(args):
     """Run ``dstc area`` from parsed arguments and print the totals; returns the exit code
-    (0: reports written, 2: the Liberty file is missing or not one, or OpenSTA is missing).
+    (0: reports written, 1: a tool failed or a roll-up disagrees with yosys' totals, 2: the
+    Liberty file is missing or not one, or OpenSTA is missing).
     Every input (configuration, output folder, Liberty file) is checked before synthesis."""
     config = config_from(args)
     designs = list(DESIGNS) if args.design == "both" else [args.design]
@@ -594,6 +595,9 @@ def command(args):
     except (LibertyMissing, LibertyError, StaMissing) as error:
         print(f"dstc area: {error}", file=sys.stderr)
         return 2
+    except RuntimeError as error:   # a tool failed, or a roll-up disagrees with yosys
+        print(f"dstc area: {error}", file=sys.stderr)
+        return 1
     for design, entry in results["designs"].items():
         total = entry["total"]
         timing = entry.get("timing")

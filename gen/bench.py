@@ -8,6 +8,7 @@ meaningful even when the absolute times drift with the machine's load. Results g
 import json
 import logging
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,4 +202,8 @@ def command(args):
     out_dir = check_output_folder(args.output)
     if args.speed_table:
         return 0 if measure_sim_speed(args.presets, args.simulators, out_dir)[1] else 1
-    return 0 if run_bench(out_dir=out_dir, simulators=args.simulators).ok else 1
+    try:
+        return 0 if run_bench(out_dir=out_dir, simulators=args.simulators).ok else 1
+    except RuntimeError as error:   # the sweep's process or a simulator failed
+        print(f"dstc bench: {error}", file=sys.stderr)
+        return 1
