@@ -538,3 +538,16 @@ def test_merging_modules_leaves_the_area_unchanged(tmp_path):
         assert merged["categories"][category]["area_um2"] == pytest.approx(
             figures["area_um2"], rel=2e-2)
         assert merged["categories"][category]["units"] == figures["units"]
+
+
+def test_a_roll_up_that_disagrees_with_yosys_is_status_1(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "cells.lib"
+    path.write_text("library (toy) {\ncell (INVX1) { area : 16; }\n}\n")
+
+    def disagree(*args, **kwargs):
+        raise RuntimeError("dstc: area roll-up 10.0 != yosys 12.0")
+
+    monkeypatch.setattr(area, "run_area", disagree)
+    assert main(["area", "--preset", "small", "--liberty", str(path),
+                 "-o", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == "dstc area: dstc: area roll-up 10.0 != yosys 12.0\n"
