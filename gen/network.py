@@ -25,7 +25,6 @@ import json
 import logging
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,8 +45,17 @@ from ..sim.network import (
     weight_matrix,
 )
 from .layerfile import MAX_ELEMENTS, read_layer_file
-from .options import UsageError, add_config_options, config_from, config_name
+from .options import (
+    UsageError,
+    add_config_options,
+    check_output_folder,
+    config_from,
+    config_name,
+    density_list,
+    seed_type,
+)
 from .sweep import random_bitmap
+from .tools import measure_dstc
 from .weights import (
     HED_PACKAGE,
     HED_VERSION,
@@ -455,20 +463,6 @@ def format_table(result):
 # -- command line -------------------------------------------------------------------------------
 
 
-def _densities(text):
-    values = []
-    for part in text.replace(",", " ").split():
-        try:
-            value = float(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{part!r} is not a number") from None
-        if not 0.0 <= value <= 1.0:
-            raise argparse.ArgumentTypeError(f"{part} is not a density between 0 and 1")
-        values.append(value)
-    if not values:
-        raise argparse.ArgumentTypeError("give at least one density")
-    return tuple(values)
-
 
 def _size(text):
     parts = text.lower().split("x")
@@ -490,15 +484,6 @@ def _offset(text):
         raise argparse.ArgumentTypeError(f"{text!r}: must be Y,X, non-negative integers")
     return values
 
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value}: must be a non-negative integer")
-    return value
 
 
 HELP = "a real network's layers on the core: VGG-16 with pretrained weights on a photo"
@@ -522,7 +507,7 @@ def add_arguments(parser):
                         help="crop of the photo (default: 224)")
     parser.add_argument("--offset", type=_offset, default=None, metavar="Y,X",
                         help="top-left corner of the crop (default: centred)")
-    parser.add_argument("--weight-density", type=_densities, default=None, metavar="D[,D...]",
+    parser.add_argument("--weight-density", type=density_list, default=None, metavar="D[,D...]",
                         help="VGG-16's weight densities after pruning, one run each "
                              "(default: 1)")
     parser.add_argument("--pruning", choices=tuple(PRUNING_METHODS), default=None,
@@ -530,7 +515,7 @@ def add_arguments(parser):
     parser.add_argument("--weights", metavar="FILE",
                         help=f"VGG-16 weights file (default: the one in the {HED_PACKAGE} "
                              f"package)")
-    parser.add_argument("--seed", type=_seed, default=None,
+    parser.add_argument("--seed", type=seed_type, default=None,
                         help="seed of a layer file's random bitmaps (default: random, printed)")
     parser.add_argument("--no-figures", action="store_true", help="write the tables only")
     parser.add_argument("-o", "--output", default="build/network", metavar="DIR",
@@ -551,13 +536,7 @@ def command(args):
 
 def _command(args):
     config, label = config_from(args), config_name(args)
-    output = Path(args.output)
-    if output.exists() and not output.is_dir():
-        raise ValueError(f"--output {args.output}: exists and is not a folder")
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ValueError(f"--output {args.output}: {error.strerror}") from None
+    output = check_output_folder(args.output)
     if args.layers:
         for option, value in (("--weight-density", args.weight_density),
                               ("--pruning", args.pruning), ("--weights", args.weights),
@@ -612,18 +591,6 @@ def bench_network(out_dir=None, image="china", densities=(1.0,), preset_name="de
     memory of that process}``. ``out_dir`` defaults to a temporary folder."""
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(out_dir) if out_dir is not None else Path(scratch)
-        command = [sys.executable, "-m", "dstc.gen.cli", "network", "--preset", preset_name,
-                   "--image", image, "--weight-density", ",".join(map(str, densities)),
-                   "-o", str(output)]
-        started = time.monotonic()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.monotonic() - started
-        error = process.stderr.read().decode(errors="replace")
-        process.stderr.close()
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode:
-            raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {error}")
-    # ru_maxrss is in KiB on Linux.
-    return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024}
+        return measure_dstc(["network", "--preset", preset_name, "--image", image,
+                             "--weight-density", ",".join(map(str, densities)), "-o", output])
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from ..sim.config import PRESETS, ConfigError, DstcConfig, preset
 
 __all__ = ["LOGGER", "UsageError", "add_config_options", "config_from", "config_name",
-           "config_folder", "density", "positive_int", "positive_float", "seed_type",
+           "config_folder", "density", "density_list", "positive_int", "positive_float",
+           "seed_type",
            "check_output_folder", "output_folder", "folder_lock", "configure_logging"]
 
 #: Name of the one logger of the flows: progress lines of ``dstc area``, ``fpga``, ``bench``
@@ -87,6 +88,23 @@ def density(text):
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text}: a density must be between 0 and 1")
     return value
+
+
+def density_list(text):
+    """``argparse`` type: a comma- or space-separated list of densities, each a number from 0
+    to 1; returns a tuple of floats."""
+    values = []
+    for part in text.replace(",", " ").split():
+        try:
+            value = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a number") from None
+        if not 0.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(f"{part} is not a density between 0 and 1")
+        values.append(value)
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one density")
+    return tuple(values)
 
 
 def positive_int(text):

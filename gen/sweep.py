@@ -20,7 +20,6 @@ import logging
 import math
 import numbers
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,10 +41,11 @@ from .options import (
     check_output_folder,
     config_from,
     config_name,
+    density_list,
     positive_int,
     seed_type,
 )
-from .tools import child_process
+from .tools import measure_dstc
 from .verilog import write_atomic
 
 __all__ = ["DEFAULT_DENSITIES_A", "DEFAULT_DENSITIES_B", "DEFAULT_SHAPE", "SweepRow",
@@ -380,21 +380,6 @@ def format_table(result):
 # -- command line -------------------------------------------------------------------------------
 
 
-def _densities(text):
-    """A comma- or space-separated list of densities in [0, 1] (argparse type)."""
-    values = []
-    for part in text.replace(",", " ").split():
-        try:
-            value = float(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{part!r} is not a number") from None
-        if not 0.0 <= value <= 1.0:
-            raise argparse.ArgumentTypeError(f"{part} is not a density between 0 and 1")
-        values.append(value)
-    if not values:
-        raise argparse.ArgumentTypeError("give at least one density")
-    return tuple(values)
-
 
 def _point_list(text):
     points = []
@@ -403,7 +388,7 @@ def _point_list(text):
         if len(pieces) != 2:
             raise argparse.ArgumentTypeError(
                 f"{part!r} is not DENSITY_A:DENSITY_B (e.g. 0.5:0.4)")
-        pair = _densities(" ".join(pieces))
+        pair = density_list(" ".join(pieces))
         points.append(pair)
     if not points:
         raise argparse.ArgumentTypeError("give at least one DENSITY_A:DENSITY_B")
@@ -437,10 +422,10 @@ def add_arguments(parser):
                         help="columns of B and D (default: %(default)s)")
     parser.add_argument("--k", type=positive_int, default=DEFAULT_SHAPE[2],
                         help="inner dimension (default: %(default)s)")
-    parser.add_argument("--density-a", type=_densities,
+    parser.add_argument("--density-a", type=density_list,
                         default=DEFAULT_DENSITIES_A, metavar="D[,D...]",
                         help="densities of A for the grid (default: 0.9,0.7,0.5,0.3)")
-    parser.add_argument("--density-b", type=_densities,
+    parser.add_argument("--density-b", type=density_list,
                         default=DEFAULT_DENSITIES_B, metavar="D[,D...]",
                         help="densities of B for the grid (default: 1,0.4)")
     parser.add_argument("--points", type=_point_list, metavar="DA:DB[,DA:DB...]",
@@ -489,19 +474,6 @@ def bench_sweep(out_dir=None, shape=DEFAULT_SHAPE, preset_name="default"):
     memory of that process}``. ``out_dir`` defaults to a temporary folder."""
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(out_dir) if out_dir is not None else Path(scratch)
-        command = [sys.executable, "-m", "dstc.gen.cli", "sweep", "--preset", preset_name,
-                   "--m", str(shape[0]), "--n", str(shape[1]), "--k", str(shape[2]),
-                   "--seed", "2021", "-o", str(output)]
-        started = time.monotonic()
-        with child_process(command, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE) as process:
-            error = process.stderr.read().decode(errors="replace")
-            process.stderr.close()
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.monotonic() - started
-        if process.returncode:
-            raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {error}")
-    # ru_maxrss is in KiB on Linux.
-    return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024}
+        return measure_dstc(["sweep", "--preset", preset_name, "--m", shape[0], "--n",
+                             shape[1], "--k", shape[2], "--seed", 2021, "-o", output])
 

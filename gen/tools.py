@@ -201,3 +201,21 @@ def tree_rss(root):
 
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def measure_dstc(arguments):
+    """Run ``dstc ARGUMENTS`` in a fresh Python process, as a user runs it (through
+    :func:`child_process`, so a signal to ``dstc bench`` stops it too), and measure it.
+    Returns ``{"seconds": wall time, "peak_mib": peak resident memory of that process in
+    MiB}``; raises ``RuntimeError`` with its standard error when it fails."""
+    command = [sys.executable, "-m", "dstc.gen.cli", *map(str, arguments)]
+    started = time.monotonic()
+    with child_process(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
+        error = process.stderr.read().decode(errors="replace")
+        process.stderr.close()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {error}")
+    return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024}   # ru_maxrss: KiB
