@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from conftest import BUILD, TB_DIR
-from driver import port_formats
+from ports import port_formats
 
 from dstc.gen.generate import block_units
 from dstc.gen.verilog import cached_verilog, write_if_changed

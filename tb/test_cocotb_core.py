@@ -4,6 +4,7 @@ and cycle-exact against the golden model (tb/cocotb_tests/core.py)."""
 import pytest
 from command_runs import run_command_tests, run_soak
 from designs import core_design
+from presets import PRESETS
 
 from dstc.gen.cocotb_run import SIMULATORS
 from dstc.sim.config import preset
@@ -23,17 +24,24 @@ SOAK_TILES = 2000
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)
-@pytest.mark.parametrize("preset_name", ["small", "small-fp16", "int8", "default"])
+@pytest.mark.parametrize("preset_name", PRESETS)
 def test_core(preset_name, simulator, seed):
     tiles, stall_tiles = TILES[(preset_name, simulator)]
     summary = run_command_tests(core_design(preset_name), "core", preset_name, simulator,
                                 seed, tiles, stall_tiles)
     assert summary["random_tiles"]["tiles"] == tiles
+    assert summary["random_tiles_with_stalls"]["tiles"] == stall_tiles
     assert summary["dense_mode"]["dense_tile_cycles"] == preset(preset_name).dense_tile_issues
+    assert summary["malformed_commands"]["programs"] == 7
+    for test in ("drain_after_reset", "random_tiles", "random_tiles_with_stalls",
+                 "structured_tiles", "dense_mode"):
+        assert summary[test]["responses"] > 0, summary[test]
+        assert summary[test]["commands"] > 0 and summary[test]["cycles"] > 0, summary[test]
+    assert summary["random_tiles"]["occupancy_checked"] > 0
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset_name", ["small", "small-fp16", "int8", "default"])
+@pytest.mark.parametrize("preset_name", PRESETS)
 def test_core_soak(preset_name, seed):
     """`make soak`: 2,000 random tiles per preset (and 200 with stalls), zero mismatches."""
     run_soak(core_design(preset_name), "core", preset_name, seed, SOAK_TILES)

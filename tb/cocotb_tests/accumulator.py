@@ -7,7 +7,7 @@ import cocotb
 import numpy as np
 from accumulator_check import check_accumulator
 from cocotb.clock import Clock
-from driver import CocotbIO
+from ports import CocotbIO
 
 from dstc.sim.config import preset
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from blocks import COMB_BLOCKS, check_comb
-from driver import CocotbIO
+from ports import CocotbIO
 
 
 @cocotb.test()
