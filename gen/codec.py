@@ -58,7 +58,7 @@ def _plain(shape):
 
 
 def _is_integer(value):
-    return isinstance(value, (numbers.Integral, np.bool_)) and not isinstance(value, float)
+    return isinstance(value, (numbers.Integral, np.bool_))
 
 
 def _as_list(value, length, path):

@@ -28,8 +28,9 @@ from dstc.sim.isa import (
 )
 from dstc.sim.program import random_operands
 
-__all__ = ["DENSITIES", "random_values", "random_tile_program", "structured_program",
-           "dense_program", "malformed_programs", "worked_example_program", "tile_occupancies"]
+__all__ = ["DENSITIES", "random_values", "accumulator_values", "random_tile_program",
+           "structured_program", "dense_program", "malformed_programs", "worked_example_program",
+           "tile_occupancies"]
 
 #: Densities of each side swept by the random tile tests.
 DENSITIES = (0.0, 0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
@@ -56,7 +57,9 @@ def _sparse(rng, config, shape, density, specials=0.0):
     return np.where(mask, values, 0).astype(values.dtype)
 
 
-def _accumulator_values(rng, config, shape):
+def accumulator_values(rng, config, shape):
+    """Random accumulator values (a C tile): standard normal fp32, or integers over the
+    whole accumulator range."""
     if config.accum.is_float:
         return rng.standard_normal(shape).astype(np.float32)
     high = 1 << (config.accum.width - 1)
@@ -67,7 +70,7 @@ def _start(rng, config, load_probability=0.5):
     """CLEAR, or a random C loaded row by row."""
     if rng.random() >= load_probability:
         return [Clear()]
-    c = _accumulator_values(rng, config, (config.tile_m, config.tile_n))
+    c = accumulator_values(rng, config, (config.tile_m, config.tile_n))
     return [LoadRow(row=r, values=c[r]) for r in range(config.tile_m)]
 
 

@@ -3,7 +3,7 @@
 for bit and cycle for cycle."""
 
 import numpy as np
-from core_scenarios import DENSITIES, random_values
+from core_scenarios import DENSITIES, accumulator_values, random_values
 from vectors import FP16, FP32, special_bits
 
 from dstc.sim.dense_model import DOT_LENGTH
@@ -22,13 +22,6 @@ __all__ = ["dense_tile_operands", "random_dense_program", "special_dense_program
            "unsupported_program"]
 
 
-def _accumulators(rng, config, shape):
-    if config.accum.is_float:
-        return rng.standard_normal(shape).astype(np.float32)
-    high = 1 << (config.accum.width - 1)
-    return rng.integers(-high, high, size=shape)
-
-
 def dense_tile_operands(rng, config, density_a, density_b, specials=0.0):
     """A ``tile_m x k_chunk`` A block and a ``k_chunk x tile_n`` B block with nonzeros at
     the given densities (``specials``: fraction of fp16 inf/NaN/subnormal/largest values)."""
@@ -43,7 +36,7 @@ def _start(rng, config):
     """CLEAR, or a random C loaded row by row."""
     if rng.random() < 0.5:
         return [Clear()]
-    c = _accumulators(rng, config, (config.tile_m, config.tile_n))
+    c = accumulator_values(rng, config, (config.tile_m, config.tile_n))
     return [LoadRow(row=r, values=c[r]) for r in range(config.tile_m)]
 
 

@@ -72,12 +72,16 @@ class PortIO:
         return np.array(self._codec(name).unpack(raw), dtype=np.uint64).reshape(count)
 
     async def set(self, **values):
+        """Drive input ports ``name=values`` (see :meth:`encode`); they have settled when
+        this returns."""
         raise NotImplementedError
 
     async def get(self, name):
+        """The value of port ``name`` (see :meth:`decode`)."""
         raise NotImplementedError
 
     async def tick(self):
+        """Advance to just after the next rising clock edge."""
         raise NotImplementedError
 
 

@@ -1,12 +1,15 @@
 """The whole core on its generated Verilog, in cocotb, on Icarus and Verilator: bit-exact
 and cycle-exact against the golden model (tb/cocotb_tests/core.py)."""
 
+import numpy as np
 import pytest
 from command_runs import run_command_tests, run_soak
+from core_scenarios import random_tile_program
 from designs import core_design
-from presets import PRESETS
+from presets import PRESETS, SMALL_PRESETS
 
 from dstc.gen.cocotb_run import SIMULATORS
+from dstc.gen.core_driver import simulate_commands
 from dstc.sim.config import preset
 
 pytestmark = pytest.mark.cocotb
@@ -38,6 +41,21 @@ def test_core(preset_name, simulator, seed):
         assert summary[test]["responses"] > 0, summary[test]
         assert summary[test]["commands"] > 0 and summary[test]["cycles"] > 0, summary[test]
     assert summary["random_tiles"]["occupancy_checked"] > 0
+    if preset_name in SMALL_PRESETS and simulator == "verilator":
+        check_twin(preset(preset_name), stall_tiles, summary["random_tiles_with_stalls"])
+
+
+def check_twin(config, stall_tiles, stalled):
+    """The Amaranth-simulator twin of the driver runs cocotb's ``random_tiles_with_stalls``
+    (the same program, gaps and stalls: the seed it reports, salted as in
+    tb/cocotb_tests/core.py) in as many cycles, accepting as many commands and taking as
+    many responses."""
+    seed = stalled["seed"]
+    commands = random_tile_program(np.random.default_rng([seed, 2]), config, stall_tiles)
+    run = simulate_commands(config, commands, rng=np.random.default_rng([seed, 3]),
+                            gap_probability=0.3, stall_probability=0.4)
+    assert (run.cycles, len(run.accept_cycles), len(run.responses)) == \
+        (stalled["cycles"], stalled["commands"], stalled["responses"]), stalled
 
 
 @pytest.mark.slow
