@@ -6,19 +6,8 @@ import pytest
 
 from dstc.gen.codec import CodecError
 from dstc.gen.wire import CommandEncoder, DenseCommandEncoder, UnsupportedCommand
+from dstc.sim import isa
 from dstc.sim.config import preset
-from dstc.sim.isa import (
-    Clear,
-    Dense,
-    DenseGroup,
-    Drain,
-    Kstep,
-    LoadRow,
-    Ohmma,
-    Opcode,
-    RawCommand,
-    Spwmma,
-)
 
 SMALL = preset("small")            # 2 x 4 lanes, 8 x 8 tile, k_chunk 4, int8 -> int16
 
@@ -30,11 +19,11 @@ def fields(encoder, command):
 
 def test_each_sparse_command_lands_in_its_fields(rng):
     encoder = CommandEncoder(SMALL)
-    ohmma = Ohmma(a_values=np.array([-3, 5]), a_rows=np.array([7, 2]),
+    ohmma = isa.Ohmma(a_values=np.array([-3, 5]), a_rows=np.array([7, 2]),
                   a_valid=np.array([True, False]), b_values=np.array([1, -128, 127, 0]),
                   b_cols=np.array([0, 1, 6, 3]), b_valid=np.array([True, True, False, True]))
     beat = fields(encoder, ohmma)
-    assert beat.opcode == Opcode.OHMMA
+    assert beat.opcode == isa.Opcode.OHMMA
     body = beat.body.ohmma
     assert [body.a_values[i] for i in range(2)] == [-3, 5]
     assert [body.b_values[i] for i in range(4)] == [1, -128, 127, 0]
@@ -42,26 +31,26 @@ def test_each_sparse_command_lands_in_its_fields(rng):
     assert body.placement.row_valid == 0b01
     assert [body.placement.cols[i] for i in range(4)] == [0, 1, 6, 3]
     assert body.placement.col_valid == 0b1011
-    kstep = fields(encoder, Kstep(k=3, a_count=2, b_count=8, a_values=np.arange(8),
+    kstep = fields(encoder, isa.Kstep(k=3, a_count=2, b_count=8, a_values=np.arange(8),
                                   b_values=-np.arange(8))).body.kstep
     assert (kstep.k, kstep.a_count, kstep.b_count) == (3, 2, 8)
     assert [kstep.b_values[i] for i in range(8)] == [-i for i in range(8)]
     a_maps = rng.random((4, 8)) < 0.5
-    header = fields(encoder, Spwmma(a_bitmaps=a_maps, b_bitmaps=~a_maps)).body.header
+    header = fields(encoder, isa.Spwmma(a_bitmaps=a_maps, b_bitmaps=~a_maps)).body.header
     assert [header.a_bitmaps[k] for k in range(4)] == \
         [sum(1 << i for i in range(8) if a_maps[k, i]) for k in range(4)]
-    assert fields(encoder, Drain(relu=True)).body.drain.relu == 1
-    assert fields(encoder, LoadRow(row=5, values=np.full(8, -1))).body.load.row == 5
-    assert encoder.encode(Clear()) == Opcode.CLEAR
-    assert encoder.encode(RawCommand(0xF)) == 0xF
-    dense = fields(encoder, Dense(a_values=np.arange(8), b_values=np.arange(8)))
-    assert dense.opcode == Opcode.DENSE and dense.body.kstep.a_values[7] == 7
+    assert fields(encoder, isa.Drain(relu=True)).body.drain.relu == 1
+    assert fields(encoder, isa.LoadRow(row=5, values=np.full(8, -1))).body.load.row == 5
+    assert encoder.encode(isa.Clear()) == isa.Opcode.CLEAR
+    assert encoder.encode(isa.RawCommand(0xF)) == 0xF
+    dense = fields(encoder, isa.Dense(a_values=np.arange(8), b_values=np.arange(8)))
+    assert dense.opcode == isa.Opcode.DENSE and dense.body.kstep.a_values[7] == 7
 
 
 def test_dense_group_lands_in_its_fields():
     encoder = DenseCommandEncoder(SMALL)
     a, b = np.arange(32).reshape(8, 4) - 16, np.arange(32).reshape(4, 8)
-    group = fields(encoder, DenseGroup(a_values=a, b_values=b)).body.group
+    group = fields(encoder, isa.DenseGroup(a_values=a, b_values=b)).body.group
     assert [[group.a_values[i][kk] for kk in range(4)] for i in range(8)] == a.tolist()
     assert [[group.b_values[kk][j] for j in range(8)] for kk in range(4)] == b.tolist()
 
@@ -69,7 +58,7 @@ def test_dense_group_lands_in_its_fields():
 def test_float_operands_are_raw_bits():
     encoder = CommandEncoder(preset("small-fp16"))
     values = np.array([1.0, -2.0, np.inf, 0.0, 0.5, -0.0, 65504.0, 1e-7], np.float16)
-    kstep = fields(encoder, Dense(a_values=values, b_values=values)).body.kstep
+    kstep = fields(encoder, isa.Dense(a_values=values, b_values=values)).body.kstep
     assert [kstep.a_values[i] for i in range(8)] == values.view(np.uint16).tolist()
 
 
@@ -88,26 +77,28 @@ def test_responses_decode():
 
 
 ERRORS = [
-    (CommandEncoder, LoadRow(row=8, values=np.zeros(8, int)), CodecError,
+    (CommandEncoder, isa.LoadRow(row=8, values=np.zeros(8, int)), CodecError,
      r"^LoadRow: body\.load\.row=8: out of range 0\.\.7$"),
-    (CommandEncoder, Kstep(k=0, a_count=1, b_count=1, a_values=np.zeros(7, int),
+    (CommandEncoder, isa.Kstep(k=0, a_count=1, b_count=1, a_values=np.zeros(7, int),
                            b_values=np.zeros(8, int)), CodecError,
      r"^Kstep: body\.kstep\.a_values: 7 values, the layout has 8$"),
-    (CommandEncoder, Kstep(k=4, a_count=1, b_count=1, a_values=np.zeros(8, int),
+    (CommandEncoder, isa.Kstep(k=4, a_count=1, b_count=1, a_values=np.zeros(8, int),
                            b_values=np.zeros(8, int)), CodecError,
      r"^Kstep: body\.kstep\.k=4: out of range 0\.\.3$"),
-    (CommandEncoder, RawCommand(16), CodecError, r"^RawCommand: opcode=16: out of range 0\.\.15$"),
-    (CommandEncoder, LoadRow(row=0, values=np.full(8, 1 << 15)), ValueError,
+    (CommandEncoder, isa.RawCommand(16), CodecError,
+     r"^RawCommand: opcode=16: out of range 0\.\.15$"),
+    (CommandEncoder, isa.LoadRow(row=0, values=np.full(8, 1 << 15)), ValueError,
      r"int16 values must lie in"),
-    (CommandEncoder, DenseGroup(a_values=np.zeros((8, 4), int), b_values=np.zeros((4, 8), int)),
+    (CommandEncoder, isa.DenseGroup(a_values=np.zeros((8, 4), int),
+                                    b_values=np.zeros((4, 8), int)),
      UnsupportedCommand, r"^DenseGroup: the sparse core takes Dense k-steps"),
     (CommandEncoder, "CLEAR", TypeError, r"^'CLEAR': not a dstc\.sim\.isa command$"),
-    (DenseCommandEncoder, Dense(a_values=np.zeros(8, int), b_values=np.zeros(8, int)),
+    (DenseCommandEncoder, isa.Dense(a_values=np.zeros(8, int), b_values=np.zeros(8, int)),
      UnsupportedCommand, r"^Dense: the dense baseline executes DenseGroup"),
-    (DenseCommandEncoder, Spwmma(a_bitmaps=np.zeros((4, 8), bool),
+    (DenseCommandEncoder, isa.Spwmma(a_bitmaps=np.zeros((4, 8), bool),
                                  b_bitmaps=np.zeros((4, 8), bool)),
      UnsupportedCommand, r"send RawCommand\(SPWMMA\)"),
-    (DenseCommandEncoder, Drain(encode=True), UnsupportedCommand,
+    (DenseCommandEncoder, isa.Drain(encode=True), UnsupportedCommand,
      r"^the dense baseline drains rows as they are"),
 ]
 
