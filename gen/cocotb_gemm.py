@@ -14,6 +14,7 @@ from pathlib import Path
 import cocotb
 
 from dstc.gen.core_driver import reset_core, run_commands
+from dstc.gen.design import SPARSE_CORE
 
 
 class _Progress:
@@ -38,7 +39,8 @@ async def gemm(dut):
     await reset_core(dut)
     started = time.monotonic()
     progress = _Progress(os.environ["DSTC_PROGRESS"], len(commands))
-    run = await run_commands(dut, job["config"], commands, progress=progress)
+    run = await run_commands(dut, job["config"], commands, design=SPARSE_CORE,
+                             progress=progress)
     result = {"run": run, "seconds": time.monotonic() - started}
     with open(os.environ["DSTC_RESULT"], "wb") as result_file:
         pickle.dump(result, result_file)

@@ -1,8 +1,14 @@
-"""Commands and responses as the bits on the core's streams (layouts of ``dstc.hw.isa``)."""
+"""Commands and responses as the bits on a core's streams (layouts of ``dstc.hw.isa``).
+
+One encoder per design: :class:`CommandEncoder` for the sparse core
+(:class:`~dstc.hw.core.DstcCore`) and :class:`DenseCommandEncoder` for the dense baseline
+(:class:`~dstc.hw.dense_core.DenseCore`). Both dispatch on the command's class (``match``),
+not on its opcode: the sparse core's :class:`~dstc.sim.isa.Dense` and the baseline's
+:class:`~dstc.sim.isa.DenseGroup` share ``Opcode.DENSE``. The bits come from the one codec,
+:mod:`dstc.gen.codec`, which checks every field's range and every array's length.
+"""
 
 import numpy as np
-from amaranth import Shape
-from amaranth.lib import data
 
 from ..hw.isa import (
     command_layout,
@@ -12,144 +18,168 @@ from ..hw.isa import (
 )
 from ..sim.arith import Arithmetic
 from ..sim.dense_model import DenseResponse
-from ..sim.isa import Opcode, Response
+from ..sim.isa import (
+    Clear,
+    ClearStatus,
+    Dense,
+    DenseGroup,
+    Drain,
+    Kstep,
+    LoadRow,
+    Ohmma,
+    RawCommand,
+    Response,
+    Spwmma,
+)
+from .codec import CodecError, codec
 
-__all__ = ["pack", "unpack", "CommandEncoder", "DenseCommandEncoder"]
-
-
-def _width(shape):
-    return shape.size if isinstance(shape, data.Layout) else Shape.cast(shape).width
-
-
-def pack(layout, value):
-    """Bits (an int) of ``value`` laid out as ``layout``.
-
-    ``value`` is an int for a plain shape (two's complement for negative numbers), a sequence
-    for an :class:`~amaranth.lib.data.ArrayLayout`, and a mapping of some fields for a struct
-    or union (missing fields are 0).
-    """
-    if isinstance(layout, data.ArrayLayout):
-        width = _width(layout.elem_shape)
-        bits = 0
-        for index, element in enumerate(value):
-            bits |= pack(layout.elem_shape, element) << (index * width)
-        return bits
-    if isinstance(layout, data.Layout):
-        bits = 0
-        for name, element in value.items():
-            field = layout[name]
-            bits |= pack(field.shape, element) << field.offset
-        return bits
-    return int(value) & ((1 << _width(layout)) - 1)
+__all__ = ["CommandEncoder", "DenseCommandEncoder", "UnsupportedCommand"]
 
 
-def unpack(layout, bits):
-    """Inverse of :func:`pack`: ints, lists and dicts (unions are not unpacked)."""
-    bits = int(bits)
-    if isinstance(layout, data.ArrayLayout):
-        elem = layout.elem_shape
-        mask = (1 << _width(elem)) - 1
-        return [unpack(elem, (bits >> (i * _width(elem))) & mask) for i in range(layout.length)]
-    if isinstance(layout, data.StructLayout):
-        out = {}
-        for name, field in layout:
-            mask = (1 << _width(field.shape)) - 1
-            out[name] = unpack(field.shape, (bits >> field.offset) & mask)
-        return out
-    return bits
+class UnsupportedCommand(ValueError):
+    """A command the design has no encoding for (its message names the command and why)."""
 
 
-def _bitmap_int(flags):
-    return int(sum(1 << i for i, flag in enumerate(np.asarray(flags, bool)) if flag))
+def _bitmap(flags):
+    """A bool sequence as an int, element ``i`` in bit ``i``."""
+    flags = np.asarray(flags, dtype=bool)
+    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
 
 
-class CommandEncoder:
-    """Converts :mod:`dstc.sim.isa` commands to command beats and response beats back."""
+def _bitmaps(rows):
+    """Rows of bool flags (2-D) as a list of ints."""
+    return [_bitmap(row) for row in np.asarray(rows, dtype=bool)]
 
-    def __init__(self, config):
+
+class _Encoder:
+    """What both encoders share: the codecs of the command and response layouts, and lane
+    values in the form of the layout's fields (signed ints for integer types, unsigned raw
+    bits for floats)."""
+
+    def __init__(self, config, command, response):
         self.config = config
         self.arith = Arithmetic(config)
-        self.command_layout = command_layout(config)
-        self.response_layout = response_layout(config)
+        self.command_layout, self.response_layout = command, response
+        self.command_codec = codec(command)
+        self.response_codec = codec(response, raw=True)
+
+    def _lanes(self, values, number_type, convert):
+        """``values`` (array of any shape) as the field values of ``number_type``; integers
+        out of the type's range raise ``ValueError``."""
+        values = convert(values)
+        if number_type.is_float:
+            return self.arith.to_bits(values, number_type)
+        return np.asarray(values, dtype=np.int64)
 
     def _operands(self, values):
-        return [int(v) for v in self.arith.to_bits(self.arith.operands(values),
-                                                   self.config.operand)]
+        return self._lanes(values, self.config.operand, self.arith.operands)
 
     def _accums(self, values):
-        return [int(v) for v in self.arith.to_bits(self.arith.accumulators(values),
-                                                   self.config.accum)]
+        return self._lanes(values, self.config.accum, self.arith.accumulators)
 
-    def encode(self, command):
-        """The bits of one command beat."""
-        opcode = int(command.opcode)
-        body = None
-        if opcode == Opcode.LOAD_ROW:
-            body = {"load": {"row": command.row, "values": self._accums(command.values)}}
-        elif opcode == Opcode.SPWMMA:
-            body = {"header": {"a_bitmaps": [_bitmap_int(b) for b in command.a_bitmaps],
-                               "b_bitmaps": [_bitmap_int(b) for b in command.b_bitmaps]}}
-        elif opcode == Opcode.KSTEP:
-            body = {"kstep": {"k": command.k, "a_count": command.a_count,
-                              "b_count": command.b_count,
-                              "a_values": self._operands(command.a_values),
-                              "b_values": self._operands(command.b_values)}}
-        elif opcode == Opcode.DENSE:
-            body = {"kstep": {"a_values": self._operands(command.a_values),
-                              "b_values": self._operands(command.b_values)}}
-        elif opcode == Opcode.OHMMA:
-            body = {"ohmma": {"a_values": self._operands(command.a_values),
-                              "a_rows": [int(r) for r in command.a_rows],
-                              "a_valid": _bitmap_int(command.a_valid),
-                              "b_values": self._operands(command.b_values),
-                              "b_cols": [int(c) for c in command.b_cols],
-                              "b_valid": _bitmap_int(command.b_valid)}}
-        elif opcode == Opcode.DRAIN:
-            body = {"drain": {"relu": int(command.relu), "encode": int(command.encode)}}
-        beat = {"opcode": opcode}
+    def _pack(self, command, opcode, body=None):
+        beat = {"opcode": int(opcode)}
         if body is not None:
             beat["body"] = body
-        return pack(self.command_layout, beat)
+        try:
+            return self.command_codec.pack(beat)
+        except CodecError as error:
+            raise CodecError(f"{type(command).__name__}: {error}") from None
+
+    def _load(self, command):
+        return {"load": {"row": command.row, "values": self._accums(command.values)}}
+
+    def _values(self, bits):
+        """Accumulator values of a response's raw ``values`` field."""
+        return self.arith.from_bits(np.array(bits, dtype=np.uint64), self.config.accum)
+
+
+class CommandEncoder(_Encoder):
+    """Command beats of the sparse core (:func:`~dstc.hw.isa.command_layout`) from
+    :mod:`dstc.sim.isa` commands, and :class:`~dstc.sim.isa.Response` from its response
+    beats (:func:`~dstc.hw.isa.response_layout`)."""
+
+    def __init__(self, config):
+        super().__init__(config, command_layout(config), response_layout(config))
+
+    def encode(self, command):
+        """The bits of one command beat. Raises :class:`UnsupportedCommand` for a
+        :class:`~dstc.sim.isa.DenseGroup` (the dense baseline's) and
+        :class:`~dstc.gen.codec.CodecError` (a ``ValueError``) for a field out of range."""
+        match command:
+            case LoadRow():
+                return self._pack(command, command.opcode, self._load(command))
+            case Spwmma(a_bitmaps=a_maps, b_bitmaps=b_maps):
+                return self._pack(command, command.opcode, {"header": {
+                    "a_bitmaps": _bitmaps(a_maps), "b_bitmaps": _bitmaps(b_maps)}})
+            case Kstep():
+                return self._pack(command, command.opcode, {"kstep": {
+                    "k": command.k, "a_count": command.a_count, "b_count": command.b_count,
+                    "a_values": self._operands(command.a_values),
+                    "b_values": self._operands(command.b_values)}})
+            case Dense(a_values=a_values, b_values=b_values):
+                return self._pack(command, command.opcode, {"kstep": {
+                    "a_values": self._operands(a_values), "b_values": self._operands(b_values)}})
+            case Ohmma():
+                return self._pack(command, command.opcode, {"ohmma": {
+                    "a_values": self._operands(command.a_values),
+                    "b_values": self._operands(command.b_values),
+                    "placement": {"rows": np.asarray(command.a_rows, dtype=np.int64),
+                                  "row_valid": _bitmap(command.a_valid),
+                                  "cols": np.asarray(command.b_cols, dtype=np.int64),
+                                  "col_valid": _bitmap(command.b_valid)}}})
+            case Drain(relu=relu, encode=encode):
+                return self._pack(command, command.opcode,
+                                  {"drain": {"relu": int(relu), "encode": int(encode)}})
+            case Clear() | ClearStatus() | RawCommand():
+                return self._pack(command, command.opcode)
+            case DenseGroup():
+                raise UnsupportedCommand("DenseGroup: the sparse core takes Dense k-steps "
+                                         "(dense_tile_commands), not the baseline's groups")
+        raise TypeError(f"{command!r}: not a dstc.sim.isa command")
 
     def decode_response(self, bits):
         """A :class:`~dstc.sim.isa.Response` from the bits of one response beat."""
-        fields = unpack(self.response_layout, bits)
-        tile_n = self.config.tile_n
-        bitmap = np.array([(fields["bitmap"] >> i) & 1 for i in range(tile_n)], dtype=bool)
-        values = self.arith.from_bits(np.array(fields["values"], dtype=np.uint64),
-                                      self.config.accum)
+        fields = self.response_codec.unpack(bits)
+        bitmap = (fields["bitmap"] >> np.arange(self.config.tile_n)) & 1
         return Response(row=fields["row"], last=bool(fields["last"]),
                         encoded=bool(fields["encoded"]), count=fields["count"],
-                        bitmap=bitmap, values=values)
+                        bitmap=bitmap.astype(bool), values=self._values(fields["values"]))
 
 
-class DenseCommandEncoder(CommandEncoder):
+class DenseCommandEncoder(_Encoder):
     """Command beats of the dense baseline (:func:`~dstc.hw.isa.dense_command_layout`) and
-    its response beats back. DENSE commands are :class:`~dstc.sim.isa.DenseGroup`; a DRAIN
-    with ``relu`` or ``encode`` is refused (the baseline drains rows as they are)."""
+    :class:`~dstc.sim.dense_model.DenseResponse` from its response beats. Its DENSE commands
+    are :class:`~dstc.sim.isa.DenseGroup`; the sparse-only commands are sent as
+    :class:`~dstc.sim.isa.RawCommand` (the baseline drops them and flags an unknown opcode)."""
 
     def __init__(self, config):
-        super().__init__(config)
-        self.command_layout = dense_command_layout(config)
-        self.response_layout = dense_response_layout(config)
+        super().__init__(config, dense_command_layout(config), dense_response_layout(config))
 
     def encode(self, command):
-        opcode = int(command.opcode)
-        beat = {"opcode": opcode}
-        if opcode == Opcode.DENSE:
-            beat["body"] = {"group": {
-                "a_values": [self._operands(row) for row in command.a_values],
-                "b_values": [self._operands(row) for row in command.b_values]}}
-        elif opcode == Opcode.LOAD_ROW:
-            beat["body"] = {"load": {"row": command.row, "values": self._accums(command.values)}}
-        elif opcode == Opcode.DRAIN and (command.relu or command.encode):
-            raise ValueError("the dense baseline drains rows as they are: DRAIN takes no "
-                             "relu or encode")
-        return pack(self.command_layout, beat)
+        """The bits of one command beat. Raises :class:`UnsupportedCommand` for a DRAIN with
+        ``relu`` or ``encode``, a :class:`~dstc.sim.isa.Dense` k-step and the sparse-only
+        commands, and :class:`~dstc.gen.codec.CodecError` for a field out of range."""
+        match command:
+            case DenseGroup(a_values=a_values, b_values=b_values):
+                return self._pack(command, command.opcode, {"group": {
+                    "a_values": self._operands(a_values), "b_values": self._operands(b_values)}})
+            case LoadRow():
+                return self._pack(command, command.opcode, self._load(command))
+            case Drain(relu=False, encode=False) | Clear() | ClearStatus() | RawCommand():
+                return self._pack(command, command.opcode)
+            case Drain():
+                raise UnsupportedCommand("the dense baseline drains rows as they are: DRAIN "
+                                         "takes no relu or encode")
+            case Dense() | Spwmma() | Kstep() | Ohmma():
+                raise UnsupportedCommand(
+                    f"{type(command).__name__}: the dense baseline executes DenseGroup "
+                    f"(dense_group_commands); send RawCommand({command.opcode.name}) to test "
+                    f"that it drops the sparse opcodes")
+        raise TypeError(f"{command!r}: not a dstc.sim.isa command")
 
     def decode_response(self, bits):
         """A :class:`~dstc.sim.dense_model.DenseResponse` from one response beat."""
-        fields = unpack(self.response_layout, bits)
-        values = self.arith.from_bits(np.array(fields["values"], dtype=np.uint64),
-                                      self.config.accum)
-        return DenseResponse(row=fields["row"], last=bool(fields["last"]), values=values)
+        fields = self.response_codec.unpack(bits)
+        return DenseResponse(row=fields["row"], last=bool(fields["last"]),
+                             values=self._values(fields["values"]))

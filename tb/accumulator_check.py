@@ -7,25 +7,24 @@ the whole tile is compared at the end.
 """
 
 import numpy as np
-from driver import compare, port_format
-from packing import pack
+from ports import compare
+from vectors import FP32, special_bits
 
+from dstc.gen.codec import Codec
 from dstc.hw.accumulator import scatter_layout
 from dstc.sim.arith import Arithmetic
 from dstc.sim.bitmap import select_chunk
 
 __all__ = ["check_accumulator"]
 
-_FP32_SPECIALS = np.array([0, 0x8000_0000, 0x7F80_0000, 0xFF80_0000, 0x7FC0_0000, 1,
-                           0x7F7F_FFFF, 0xFF7F_FFFF, 0x0080_0000], dtype=np.uint64)
+#: fp32 specials the random values draw from (the order is part of the seeded stream).
+_FP32_SPECIALS = special_bits(FP32, "zero", "-zero", "inf", "-inf", "nan", "min_subnormal",
+                              "max", "-max", "min_normal")
 
 
-def _encode_struct(layout, **fields):
-    packed = 0
-    for name, values in fields.items():
-        width, count = port_format(layout[name].shape)
-        packed |= pack(np.ravel(values)[:count], width) << layout[name].offset
-    return packed
+def _bitmap(flags):
+    """Bool flags as an int, flag ``i`` in bit ``i``."""
+    return sum(1 << i for i, flag in enumerate(flags) if flag)
 
 
 class _Tile:
@@ -54,7 +53,7 @@ def _random_values(rng, number_type, shape):
 async def check_accumulator(io, config, rng, steps):
     """Run ``steps`` random operations through ``io`` (the accumulator's ports); returns the
     number of scatter-adds checked."""
-    layout = scatter_layout(config)
+    scatter_codec = Codec(scatter_layout(config), raw=True, name="scatter")
     tile = _Tile(config)
     rows, cols = config.array_rows, config.array_cols
     idle = dict(clear=0, load_en=0, scatter_en=0)
@@ -85,8 +84,10 @@ async def check_accumulator(io, config, rng, steps):
             if rng.random() < 0.1:       # invalid lanes carry garbage positions and values
                 a_pos = np.where(a_ok, a_pos, rng.integers(config.tile_m, size=rows))
                 b_pos = np.where(b_ok, b_pos, rng.integers(config.tile_n, size=cols))
-            scatter = _encode_struct(layout, rows=a_pos, row_valid=[pack(a_ok, 1)], cols=b_pos,
-                                     col_valid=[pack(b_ok, 1)], products=products)
+            scatter = scatter_codec.pack({
+                "placement": {"rows": a_pos, "row_valid": _bitmap(a_ok), "cols": b_pos,
+                              "col_valid": _bitmap(b_ok)},
+                "products": products})
             enable = int(rng.random() < 0.95)
             await io.set(**{**idle, "scatter_en": enable}, scatter=scatter)
             if enable:

@@ -10,16 +10,17 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
-from driver import compare
 from harness import Lanes
-from packing import to_signed
+from ports import compare
 from vectors import (
     FP16_SPECIALS,
+    FP32,
     FP32_SPECIALS,
     golden_fp16_mul,
     golden_fp32_add,
     random_fp16_pairs,
     random_fp32_pairs,
+    special_bits,
     special_pairs,
 )
 
@@ -32,7 +33,7 @@ from dstc.hw.leading_zeros import LeadingZeros
 from dstc.hw.multiplier_array import MultiplierArray
 from dstc.hw.popcount import Popcount
 from dstc.hw.prefix_popcount import PrefixPopcount
-from dstc.sim.arith import Arithmetic
+from dstc.sim.arith import Arithmetic, wrap
 from dstc.sim.bitmap import select_chunk
 from dstc.sim.config import NumberType, preset
 
@@ -64,7 +65,7 @@ class CombBlock:
 async def check_comb(io, block, rng, full):
     """Drive every vector of ``block`` through ``io`` and compare with the model.
 
-    Returns the number of vectors checked; raises :class:`driver.Mismatch` on a difference.
+    Returns the number of vectors checked; raises :class:`ports.Mismatch` on a difference.
     """
     checked = 0
     for inputs in block.vectors(rng, full):
@@ -73,13 +74,19 @@ async def check_comb(io, block, rng, full):
         for start in range(0, total, block.batch):
             part = {name: np.asarray(v)[start:start + block.batch] for name, v in inputs.items()}
             count = len(next(iter(part.values())))
-            await io.set(**part)
+            await io.set(**{name: _padded(v, block.batch) for name, v in part.items()})
             for name, want in expected.items():
                 want = np.asarray(want)[start:start + block.batch]
                 got = (await io.get(name)).reshape((block.batch,) + want.shape[1:])[:count]
                 compare(f"{block.name}.{name}", got, want, part)
             checked += count
     return checked
+
+
+def _padded(values, rows):
+    """``values`` with zero rows appended up to ``rows`` rows (the idle lanes of a last,
+    partial batch: ports take exactly their number of values)."""
+    return np.pad(values, [(0, rows - len(values))] + [(0, 0)] * (values.ndim - 1))
 
 
 def _bits(values):
@@ -172,8 +179,8 @@ def _encoder(width, type_name):
     def random_values(rng, count):
         if number_type.is_float:
             values = rng.standard_normal((count, width)).astype(np.float32).view(np.uint32)
-            specials = np.array([0, 0x8000_0000, 0x7FC0_0000, 0x7F80_0000, 0xFF80_0000, 1],
-                                dtype=np.uint32)
+            specials = special_bits(FP32, "zero", "-zero", "nan", "inf", "-inf",
+                                    "min_subnormal").astype(np.uint32)
             pick = rng.random((count, width)) < 0.2
             values = np.where(pick, rng.choice(specials, size=(count, width)), values)
         else:
@@ -225,7 +232,7 @@ def _int_multiplier(width):
             yield {"a": rng.choice(values, 2000), "b": rng.choice(values, 2000)}
 
     def model(inputs):
-        a, b = to_signed(inputs["a"], width), to_signed(inputs["b"], width)
+        a, b = wrap(inputs["a"].astype(np.int64), width), wrap(inputs["b"].astype(np.int64), width)
         return {"product": (a * b) & ((1 << (2 * width)) - 1)}
     return CombBlock(f"int{width}_multiplier", lambda: IntMultiplier(width), 64, vectors, model)
 

@@ -32,9 +32,11 @@ def run_command_tests(design, test_module, preset_name, simulator, seed, tiles, 
 
 def run_soak(design, test_module, preset_name, seed, tiles):
     """`make soak`: only the random tile tests, on Verilator, with ``tiles`` tiles (and a
-    tenth of that with stalls); all of them must run, with zero mismatches."""
+    tenth of that with stalls); both must run every tile and compare responses (the cocotb
+    tests raise on a mismatch, so a summary exists only for a test that passed)."""
     summary = run_command_tests(design, test_module, preset_name, "verilator", seed, tiles,
                                 tiles // 10,
                                 testcase=["random_tiles", "random_tiles_with_stalls"])
-    assert summary["random_tiles"]["tiles"] == tiles, summary["random_tiles"]
-    assert summary["random_tiles"]["mismatches"] == 0, summary["random_tiles"]
+    for test, count in (("random_tiles", tiles), ("random_tiles_with_stalls", tiles // 10)):
+        assert summary[test]["tiles"] == count, summary[test]
+        assert summary[test]["responses"] > 0, summary[test]

@@ -1,20 +1,18 @@
 """Command programs that exercise the core, and the check of a run against the golden model.
 
-Every scenario is a list of :mod:`dstc.sim.isa` commands built from a seed; ``check_run``
-compares what the RTL did (``dstc.gen.core_driver.CoreRun``) with :class:`CoreModel`: every
-response bit for bit, the error flags, the counters and, when nothing stalled, the cycle in
-which each command was accepted and the total cycle count. Its parts ``check_responses``
-and ``check_status`` also check the dense baseline (``dense_scenarios.check_dense_run``).
+Every scenario is a list of :mod:`dstc.sim.isa` commands built from a seed; a run of one is
+checked by :meth:`dstc.gen.design.Design.check` (``SPARSE_CORE.check``): every response bit
+for bit, the error flags, the counters and, when nothing stalled, the cycle in which each
+command was accepted and the total cycle count.
 """
 
 import itertools
 
 import numpy as np
+from vectors import FP16, special_bits
 
 from dstc.sim import cycles as cycle_model
-from dstc.sim.arith import Arithmetic
 from dstc.sim.bitmap import encode_vectors
-from dstc.sim.core_model import CoreModel
 from dstc.sim.isa import (
     Clear,
     ClearStatus,
@@ -30,15 +28,17 @@ from dstc.sim.isa import (
 )
 from dstc.sim.program import random_operands
 
-__all__ = ["DENSITIES", "random_values", "random_tile_program", "structured_program",
-           "dense_program", "malformed_programs", "worked_example_program", "check_run",
-           "check_responses", "check_status", "tile_occupancies"]
+__all__ = ["DENSITIES", "random_values", "accumulator_values", "random_tile_program",
+           "structured_program", "dense_program", "malformed_programs", "worked_example_program",
+           "tile_occupancies"]
 
 #: Densities of each side swept by the random tile tests.
 DENSITIES = (0.0, 0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
 
-_FP16_SPECIALS = np.array([0x7C00, 0xFC00, 0x7E00, 0x0001, 0x8001, 0x03FF, 0x7BFF, 0xFBFF,
-                           0x0400], dtype=np.uint16).view(np.float16)
+#: Nonzero fp16 specials the random values draw from (the order is part of the seeded stream).
+_FP16_SPECIALS = special_bits(FP16, "inf", "-inf", "nan", "min_subnormal", "-min_subnormal",
+                              "max_subnormal", "max", "-max", "min_normal"
+                              ).astype(np.uint16).view(np.float16)
 
 
 def random_values(rng, config, shape, specials=0.0):
@@ -57,7 +57,9 @@ def _sparse(rng, config, shape, density, specials=0.0):
     return np.where(mask, values, 0).astype(values.dtype)
 
 
-def _accumulator_values(rng, config, shape):
+def accumulator_values(rng, config, shape):
+    """Random accumulator values (a C tile): standard normal fp32, or integers over the
+    whole accumulator range."""
     if config.accum.is_float:
         return rng.standard_normal(shape).astype(np.float32)
     high = 1 << (config.accum.width - 1)
@@ -68,7 +70,7 @@ def _start(rng, config, load_probability=0.5):
     """CLEAR, or a random C loaded row by row."""
     if rng.random() >= load_probability:
         return [Clear()]
-    c = _accumulator_values(rng, config, (config.tile_m, config.tile_n))
+    c = accumulator_values(rng, config, (config.tile_m, config.tile_n))
     return [LoadRow(row=r, values=c[r]) for r in range(config.tile_m)]
 
 
@@ -193,58 +195,6 @@ def malformed_programs(rng, config):
             for name, (commands, flags, dropped) in programs.items()}
 
 
-def check_run(config, commands, run, timing=True):
-    """Compare a :class:`~dstc.gen.core_driver.CoreRun` with the golden model; returns the
-    model (for further checks). Raises ``AssertionError`` with the first differences."""
-    model = CoreModel(config)
-    expected_cycles, expected = model.run(commands)
-    check_responses(config, run.responses, expected, fields=("encoded", "count", "bitmap"))
-    check_status(commands, run, model, model.all_counters, expected_cycles, timing)
-    return model
-
-
-def check_responses(config, responses, expected, fields=()):
-    """Each response beat equals the model's: ``row``, ``last``, the attributes named in
-    ``fields`` and the accumulator values, bit for bit. Raises ``AssertionError`` naming the
-    first beat that differs."""
-    arith = Arithmetic(config)
-    assert len(responses) == len(expected), \
-        f"{len(responses)} response beats, expected {len(expected)}"
-    for index, (got, want) in enumerate(zip(responses, expected, strict=True)):
-        got_bits = arith.to_bits(got.values, config.accum)
-        want_bits = arith.to_bits(want.values, config.accum)
-        differ = [f"{name} {getattr(got, name)} vs {getattr(want, name)}"
-                  for name in ("row", "last", *fields)
-                  if not np.array_equal(getattr(got, name), getattr(want, name))]
-        if differ or not np.array_equal(got_bits, want_bits):
-            bad = np.flatnonzero(got_bits != want_bits)[:8]
-            values = (f"values at {bad.tolist()}: {[hex(int(v)) for v in got_bits[bad]]} vs "
-                      f"{[hex(int(v)) for v in want_bits[bad]]}")
-            raise AssertionError(
-                f"response {index} (row {want.row}) differs: {'; '.join([*differ, values])}")
-
-
-def check_status(commands, run, model, counters, expected_cycles, timing=True):
-    """The run's error flags and counters equal those of ``model`` (which has run
-    ``commands``; ``counters`` are its counters as the outputs show them). With ``timing``
-    (nothing stalled) so do ``cycles_busy``, the accept cycle of every command
-    (``expected_cycles``) and the finish cycle."""
-    assert run.errors == model.errors, f"errors {run.errors:#x}, expected {model.errors:#x}"
-    for name, value in counters.items():
-        if name == "cycles_busy" and not timing:
-            continue
-        assert run.counters[name] == value, f"{name} {run.counters[name]}, expected {value}"
-    if timing:
-        if run.accept_cycles != expected_cycles:
-            index = next(i for i, (g, w) in enumerate(zip(run.accept_cycles, expected_cycles,
-                                                          strict=True)) if g != w)
-            raise AssertionError(
-                f"command {index} ({type(commands[index]).__name__}) accepted in cycle "
-                f"{run.accept_cycles[index]}, the model says {expected_cycles[index]}")
-        assert run.cycles == model.finish_cycle, \
-            f"run took {run.cycles} cycles, the model says {model.finish_cycle}"
-
-
 def tile_occupancies(config, commands, accept_cycles):
     """``(measured, predicted)`` cycles of every SpWMMA directly followed by another one:
     the distance between their header cycles, and :func:`sim.cycles.spwmma_cycles`."""
@@ -258,7 +208,6 @@ def tile_occupancies(config, commands, accept_cycles):
                                                       commands[this].b_bitmaps, config))
             pairs.append((measured, predicted))
     return pairs
-
 
 
 def worked_example_program(config):

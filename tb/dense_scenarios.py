@@ -1,10 +1,12 @@
-"""Command programs for the dense baseline and the checker that compares a run of the RTL
-with :class:`~dstc.sim.dense_model.DenseCoreModel`, bit for bit and cycle for cycle."""
+"""Command programs for the dense baseline; a run of one is checked against
+:class:`~dstc.sim.dense_model.DenseCoreModel` by ``dstc.gen.design.DENSE_CORE.check``, bit
+for bit and cycle for cycle."""
 
 import numpy as np
-from core_scenarios import DENSITIES, check_responses, check_status, random_values
+from core_scenarios import DENSITIES, accumulator_values, random_values
+from vectors import FP16, FP32, special_bits
 
-from dstc.sim.dense_model import DOT_LENGTH, DenseCoreModel
+from dstc.sim.dense_model import DOT_LENGTH
 from dstc.sim.isa import (
     Clear,
     ClearStatus,
@@ -17,14 +19,7 @@ from dstc.sim.isa import (
 )
 
 __all__ = ["dense_tile_operands", "random_dense_program", "special_dense_program",
-           "unsupported_program", "check_dense_run"]
-
-
-def _accumulators(rng, config, shape):
-    if config.accum.is_float:
-        return rng.standard_normal(shape).astype(np.float32)
-    high = 1 << (config.accum.width - 1)
-    return rng.integers(-high, high, size=shape)
+           "unsupported_program"]
 
 
 def dense_tile_operands(rng, config, density_a, density_b, specials=0.0):
@@ -41,7 +36,7 @@ def _start(rng, config):
     """CLEAR, or a random C loaded row by row."""
     if rng.random() < 0.5:
         return [Clear()]
-    c = _accumulators(rng, config, (config.tile_m, config.tile_n))
+    c = accumulator_values(rng, config, (config.tile_m, config.tile_n))
     return [LoadRow(row=r, values=c[r]) for r in range(config.tile_m)]
 
 
@@ -69,10 +64,10 @@ def special_dense_program(rng, config):
     cases = [(np.zeros(tile_a, dtype), np.zeros(tile_b, dtype)),
              (np.ones(tile_a, dtype), np.ones(tile_b, dtype))]
     if config.operand.is_float:
-        largest = np.float16(65504.0)
+        largest = special_bits(FP16, "max").astype(np.uint16).view(np.float16)[0]
         cases.append((np.full(tile_a, largest), np.full(tile_b, -largest)))
         cases.append(dense_tile_operands(rng, config, 1.0, 1.0, specials=0.3))
-        subnormal = np.uint16(0x0001).view(np.float16)
+        subnormal = special_bits(FP16, "min_subnormal").astype(np.uint16).view(np.float16)[0]
         cases.append((np.full(tile_a, subnormal), np.full(tile_b, subnormal)))
     else:
         low = -(1 << (config.operand.width - 1))
@@ -84,8 +79,8 @@ def special_dense_program(rng, config):
         commands += dense_group_commands(a, b, DOT_LENGTH)
         commands.append(Drain())
     if config.accum.is_float:       # C of fp32 specials: inf, -inf, NaN, largest, subnormal
-        specials = np.array([0x7F800000, 0xFF800000, 0x7FC00000, 0x7F7FFFFF, 0xFF7FFFFF,
-                             0x00000001, 0x80000000], dtype=np.uint32).view(np.float32)
+        specials = special_bits(FP32, "inf", "-inf", "nan", "max", "-max", "min_subnormal",
+                                "-zero").astype(np.uint32).view(np.float32)
         c = rng.choice(specials, size=(config.tile_m, config.tile_n))
         commands += [LoadRow(row=r, values=c[r]) for r in range(config.tile_m)]
         commands += dense_group_commands(*dense_tile_operands(rng, config, 0.8, 0.8, 0.2),
@@ -103,13 +98,3 @@ def unsupported_program(rng, config):
                    RawCommand(0xF)]
     return [ClearStatus(), Clear(), groups[0], *unsupported[:2], *groups[1:],
             *unsupported[2:], Drain()], ErrorFlag.UNKNOWN_OPCODE
-
-
-def check_dense_run(config, commands, run, timing=True):
-    """Compare a :class:`~dstc.gen.core_driver.CoreRun` of the dense baseline with the
-    model; returns the model. Raises ``AssertionError`` naming the first difference."""
-    model = DenseCoreModel(config)
-    expected_cycles, expected = model.run(commands)
-    check_responses(config, run.responses, expected)
-    check_status(commands, run, model, model.counters, expected_cycles, timing)
-    return model

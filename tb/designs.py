@@ -9,12 +9,11 @@ import json
 from pathlib import Path
 
 from conftest import BUILD, TB_DIR
-from driver import port_formats
+from ports import port_formats
 
+from dstc.gen.design import DENSE_CORE, SPARSE_CORE
 from dstc.gen.generate import block_units
 from dstc.gen.verilog import cached_verilog, write_if_changed
-from dstc.hw.core import DstcCore
-from dstc.hw.dense_core import DenseCore
 from dstc.sim.config import preset
 
 __all__ = ["generated_verilog", "unit_verilog", "core_design", "dense_design", "GeneratedDesign"]
@@ -66,15 +65,17 @@ def unit_verilog(unit, preset_name):
                              params=config.to_json())
 
 
-def core_design(preset_name):
-    """The :class:`GeneratedDesign` of the core of a preset."""
+def _design(design, preset_name):
     config = preset(preset_name)
-    return generated_verilog(_module_name("dstc_core", preset_name), lambda: DstcCore(config),
-                             params=config.to_json())
+    return generated_verilog(_module_name(design.name, preset_name),
+                             lambda: design.component(config), params=config.to_json())
+
+
+def core_design(preset_name):
+    """The :class:`GeneratedDesign` of the core of a preset (:data:`SPARSE_CORE`)."""
+    return _design(SPARSE_CORE, preset_name)
 
 
 def dense_design(preset_name):
-    """The :class:`GeneratedDesign` of the dense baseline of a preset."""
-    config = preset(preset_name)
-    return generated_verilog(_module_name("dstc_dense_core", preset_name),
-                             lambda: DenseCore(config), params=config.to_json())
+    """The :class:`GeneratedDesign` of the dense baseline of a preset (:data:`DENSE_CORE`)."""
+    return _design(DENSE_CORE, preset_name)

@@ -4,6 +4,7 @@ bit-exact and cycle-exact against its model (tb/cocotb_tests/dense_core.py)."""
 import pytest
 from command_runs import run_command_tests, run_soak
 from designs import dense_design
+from presets import PRESETS
 
 from dstc.gen.cocotb_run import SIMULATORS
 from dstc.sim.config import preset
@@ -21,7 +22,7 @@ SOAK_TILES = 1000
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)
-@pytest.mark.parametrize("preset_name", ["small", "small-fp16", "int8", "default"])
+@pytest.mark.parametrize("preset_name", PRESETS)
 def test_dense_core(preset_name, simulator, seed):
     tiles, stall_tiles = TILES[(preset_name, simulator)]
     summary = run_command_tests(dense_design(preset_name), "dense_core", preset_name, simulator,
@@ -29,11 +30,15 @@ def test_dense_core(preset_name, simulator, seed):
     assert set(summary) == {"drain_after_reset", "random_tiles", "random_tiles_with_stalls",
                             "special_values", "unsupported_commands"}
     assert summary["random_tiles"]["tiles"] == tiles
+    assert summary["random_tiles_with_stalls"]["tiles"] == stall_tiles
     assert summary["random_tiles"]["dense_tile_cycles"] == preset(preset_name).dense_tile_issues
+    for entry in summary.values():
+        assert entry["responses"] > 0 and entry["commands"] > 0 and entry["cycles"] > 0, entry
+    assert summary["unsupported_commands"]["errors"] == 1           # UNKNOWN_OPCODE
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset_name", ["small", "small-fp16", "int8", "default"])
+@pytest.mark.parametrize("preset_name", PRESETS)
 def test_dense_core_soak(preset_name, seed):
     """`make soak`: 1,000 random dense tiles per preset (and 100 with stalls)."""
     run_soak(dense_design(preset_name), "dense_core", preset_name, seed, SOAK_TILES)

@@ -11,6 +11,7 @@ from core_scenarios import (
     tile_occupancies,
     worked_example_program,
 )
+from presets import PRESETS
 
 from dstc.sim import cycles
 from dstc.sim.arith import Arithmetic
@@ -20,8 +21,6 @@ from dstc.sim.core_model import CoreModel
 from dstc.sim.golden import dense_reference, spgemm, spwmma
 from dstc.sim.isa import Clear, Dense, Drain, dense_tile_commands, tile_commands
 from dstc.sim.program import dense_gemm_cycles, gemm_program, sparse_gemm_cycles
-
-PRESETS = ["small", "small-fp16", "int8", "default"]
 
 
 def _tile(rng, config, density_a, density_b):

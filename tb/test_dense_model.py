@@ -4,6 +4,7 @@ reference and against the sparse core's dense mode, and the timing rules."""
 import numpy as np
 import pytest
 from dense_scenarios import dense_tile_operands, random_dense_program, special_dense_program
+from presets import PRESETS, SMALL_PRESETS
 
 from dstc.gen.wire import DenseCommandEncoder
 from dstc.sim.arith import Arithmetic
@@ -25,8 +26,6 @@ from dstc.sim.isa import (
     dense_group_commands,
     dense_tile_commands,
 )
-
-PRESETS = ["small", "small-fp16", "int8", "default"]
 
 
 @pytest.mark.parametrize("preset_name", PRESETS)
@@ -108,7 +107,7 @@ def test_timing_rules():
     assert model.counters["blocks_issued"] == 3 * blocks
 
 
-@pytest.mark.parametrize("preset_name", ["small", "small-fp16"])
+@pytest.mark.parametrize("preset_name", SMALL_PRESETS)
 def test_programs_run_and_encode(rng, preset_name):
     config = preset(preset_name)
     encoder = DenseCommandEncoder(config)

@@ -3,13 +3,14 @@
 import pytest
 from accumulator_check import check_accumulator
 from amaranth.sim import Simulator
-from driver import AmaranthIO
+from ports import AmaranthIO
+from presets import SMALL_PRESETS
 
 from dstc.hw.accumulator import AccumulatorTile
 from dstc.sim.config import preset
 
 
-@pytest.mark.parametrize("preset_name", ["small", "small-fp16"])
+@pytest.mark.parametrize("preset_name", SMALL_PRESETS)
 def test_accumulator(preset_name, rng):
     config = preset(preset_name)
     dut = AccumulatorTile(config)

@@ -4,7 +4,7 @@ counts; the full counts run on the generated Verilog in test_cocotb_blocks.py)."
 import pytest
 from amaranth.sim import Simulator
 from blocks import COMB_BLOCKS, check_comb
-from driver import AmaranthIO
+from ports import AmaranthIO
 
 
 def simulate(dut, bench):

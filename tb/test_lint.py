@@ -7,12 +7,12 @@ import subprocess
 import pytest
 from conftest import ROOT
 from designs import core_design, dense_design, unit_verilog
+from presets import PRESETS
 
 from dstc.gen.cocotb_run import prepare_environment
 from dstc.gen.generate import block_units
 from dstc.sim.config import preset
 
-LINT_PRESETS = ["small", "small-fp16", "int8", "default"]
 BLOCKS = list(block_units(preset("small")))
 
 
@@ -43,13 +43,13 @@ def check_lint(design):
     assert not unexpected, f"warnings not accepted in docs/lint.md: {sorted(unexpected)}"
 
 
-@pytest.mark.parametrize("preset_name", LINT_PRESETS)
+@pytest.mark.parametrize("preset_name", PRESETS)
 def test_core_lint(preset_name):
     """The core, as `dstc generate` writes it (all its blocks inside)."""
     check_lint(core_design(preset_name))
 
 
-@pytest.mark.parametrize("preset_name", LINT_PRESETS)
+@pytest.mark.parametrize("preset_name", PRESETS)
 def test_dense_core_lint(preset_name):
     """The dense baseline (`dstc generate --design dense`)."""
     check_lint(dense_design(preset_name))

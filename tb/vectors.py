@@ -5,8 +5,28 @@ import numpy as np
 from dstc.sim.arith import Arithmetic, bits_to_float, float_bits
 from dstc.sim.config import PRESETS
 
-__all__ = ["FP16_SPECIALS", "FP32_SPECIALS", "special_pairs", "random_fp16_pairs",
-           "random_fp32_pairs", "golden_fp16_mul", "golden_fp32_add"]
+__all__ = ["FP16", "FP32", "special_bits", "FP16_SPECIALS", "FP32_SPECIALS", "special_pairs",
+           "random_fp16_pairs", "random_fp32_pairs", "golden_fp16_mul", "golden_fp32_add"]
+
+#: The one table of float special values the tests draw from, as raw bits by name. Tests pick
+#: named values in a fixed order with :func:`special_bits` (the order is part of each seeded
+#: stream); :data:`FP16_SPECIALS` and :data:`FP32_SPECIALS` below are every class, both signs.
+FP16 = {
+    "zero": 0x0000, "-zero": 0x8000, "min_subnormal": 0x0001, "-min_subnormal": 0x8001,
+    "max_subnormal": 0x03FF, "min_normal": 0x0400, "one": 0x3C00, "max": 0x7BFF,
+    "-max": 0xFBFF, "inf": 0x7C00, "-inf": 0xFC00, "nan": 0x7E00, "snan": 0x7C01,
+}
+FP32 = {
+    "zero": 0x0000_0000, "-zero": 0x8000_0000, "min_subnormal": 0x0000_0001,
+    "min_normal": 0x0080_0000, "max": 0x7F7F_FFFF, "-max": 0xFF7F_FFFF, "inf": 0x7F80_0000,
+    "-inf": 0xFF80_0000, "nan": 0x7FC0_0000,
+}
+
+
+def special_bits(table, *names):
+    """The raw bits (uint64 array) of the values ``names`` of ``table`` (:data:`FP16` or
+    :data:`FP32`), in that order. Raises ``KeyError`` naming an unknown value."""
+    return np.array([table[name] for name in names], dtype=np.uint64)
 
 _FP = Arithmetic(PRESETS["default"])
 

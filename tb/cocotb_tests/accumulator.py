@@ -7,7 +7,7 @@ import cocotb
 import numpy as np
 from accumulator_check import check_accumulator
 from cocotb.clock import Clock
-from driver import CocotbIO
+from ports import CocotbIO
 
 from dstc.sim.config import preset
 
@@ -22,4 +22,5 @@ async def random_operations(dut):
     dut.rst.value = 0
     io = CocotbIO(dut, json.loads(os.environ["DSTC_PORTS"]))
     scatters = await check_accumulator(io, config, np.random.default_rng(seed), steps)
+    assert scatters > steps // 2, f"only {scatters} scatter-adds in {steps} steps"
     dut._log.info(f"{scatters} scatter-adds match the golden model")

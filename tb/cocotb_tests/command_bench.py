@@ -1,6 +1,6 @@
 """Plumbing shared by the cocotb tests of the core (core.py) and of the dense baseline
-(dense_core.py): the preset and seed of the environment, seeded generators, the summary
-report and a timed run of a command program.
+(dense_core.py): the preset and seed of the environment, seeded generators, a checked run of
+a command program and the summary report of what was measured.
 
 Environment: DSTC_PRESET, DSTC_SEED and DSTC_REPORT (a JSON-lines file that receives one
 summary per test).
@@ -16,7 +16,7 @@ import numpy as np
 from dstc.gen.core_driver import reset_core, run_commands
 from dstc.sim.config import preset
 
-__all__ = ["CONFIG", "SEED", "seeded_rng", "report", "timed_run"]
+__all__ = ["CONFIG", "SEED", "seeded_rng", "report", "checked_run"]
 
 CONFIG = preset(os.environ.get("DSTC_PRESET", "small"))
 SEED = int(os.environ.get("DSTC_SEED", "1"))
@@ -35,10 +35,22 @@ def report(dut, **fields):
             summaries.write(json.dumps(fields) + "\n")
 
 
-async def timed_run(dut, commands, **options):
-    """Reset the core and run ``commands`` (``options`` go to
-    :func:`~dstc.gen.core_driver.run_commands`); returns the run and its wall-clock seconds."""
+async def checked_run(dut, design, commands, timing=True, **stalls):
+    """Reset the core, run ``commands`` on it (``stalls`` go to
+    :func:`~dstc.gen.core_driver.run_commands`) and check the run with ``design.check``
+    (raises ``AssertionError`` on any difference from the model; ``timing``: also every
+    accept cycle and the finish cycle).
+
+    Returns ``(run, model, measured)``: ``measured`` holds the commands accepted, the
+    response beats compared, the cycles and the wall-clock seconds of the run.
+    """
     await reset_core(dut)
     started = time.monotonic()
-    run = await run_commands(dut, CONFIG, commands, **options)
-    return run, time.monotonic() - started
+    run = await run_commands(dut, CONFIG, commands, design=design, **stalls)
+    seconds = time.monotonic() - started
+    assert len(run.accept_cycles) == len(commands), \
+        f"{len(run.accept_cycles)} of {len(commands)} commands accepted"
+    model = design.check(CONFIG, commands, run, timing=timing)
+    measured = {"commands": len(run.accept_cycles), "responses": len(run.responses),
+                "cycles": run.cycles, "seconds": round(seconds, 3)}
+    return run, model, measured

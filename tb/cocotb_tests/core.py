@@ -2,16 +2,17 @@
 
 Environment: DSTC_PRESET, DSTC_SEED, DSTC_TILES (random tiles without stalls),
 DSTC_STALL_TILES (random tiles with random command gaps and response backpressure) and
-DSTC_REPORT (a JSON-lines file that receives one summary per test).
+DSTC_REPORT (a JSON-lines file that receives one summary per test). Every test raises on a
+difference from the model; the summaries hold only what was measured (commands accepted,
+response beats compared, cycles, tiles counted in the commands run).
 """
 
 import os
 
 import cocotb
 import numpy as np
-from command_bench import CONFIG, SEED, report, seeded_rng, timed_run
+from command_bench import CONFIG, SEED, checked_run, report, seeded_rng
 from core_scenarios import (
-    check_run,
     dense_program,
     malformed_programs,
     random_tile_program,
@@ -20,7 +21,13 @@ from core_scenarios import (
     worked_example_program,
 )
 
+from dstc.gen.design import SPARSE_CORE
 from dstc.sim.isa import Dense, Drain, Spwmma
+
+
+def _tiles(commands):
+    """SpWMMA tiles in ``commands``."""
+    return sum(isinstance(command, Spwmma) for command in commands)
 
 
 @cocotb.test()
@@ -28,78 +35,69 @@ async def drain_after_reset(dut):
     """First test of the simulation: draining a tile nothing wrote since time 0 gives zeros
     (not X: Icarus leaves `always @*` logic X until an input changes)."""
     commands = [Drain(), Drain(relu=True, encode=True)]
-    run, _ = await timed_run(dut, commands)
-    check_run(CONFIG, commands, run, timing=True)
-    report(dut, test="drain_after_reset", mismatches=0)
+    _, _, measured = await checked_run(dut, SPARSE_CORE, commands)
+    report(dut, test="drain_after_reset", **measured)
 
 
 @cocotb.test()
 async def random_tiles(dut):
     """Random tiles over the density grid: bit-exact and cycle-exact (every command)."""
-    tiles = int(os.environ.get("DSTC_TILES", "16"))
-    commands = random_tile_program(seeded_rng(1), CONFIG, tiles)
-    run, seconds = await timed_run(dut, commands)
-    check_run(CONFIG, commands, run, timing=True)
+    commands = random_tile_program(seeded_rng(1), CONFIG, int(os.environ.get("DSTC_TILES", "16")))
+    run, _, measured = await checked_run(dut, SPARSE_CORE, commands)
     pairs = tile_occupancies(CONFIG, commands, run.accept_cycles)
-    assert pairs and all(measured == predicted for measured, predicted in pairs), pairs
-    report(dut, test="random_tiles", seed=SEED, tiles=tiles, mismatches=0,
-           cycles=run.cycles, occupancy_checked=len(pairs), seconds=round(seconds, 3),
-           ohmma=run.counters["ohmma_issued"])
+    assert pairs and all(got == predicted for got, predicted in pairs), pairs
+    report(dut, test="random_tiles", seed=SEED, tiles=_tiles(commands), **measured,
+           occupancy_checked=len(pairs), ohmma=run.counters["ohmma_issued"])
 
 
 @cocotb.test()
 async def random_tiles_with_stalls(dut):
     """Random gaps on the command stream and backpressure on responses: same results."""
-    tiles = int(os.environ.get("DSTC_STALL_TILES", "8"))
-    commands = random_tile_program(seeded_rng(2), CONFIG, tiles)
-    run, seconds = await timed_run(dut, commands, rng=seeded_rng(3), gap_probability=0.3,
-                                   stall_probability=0.4)
-    check_run(CONFIG, commands, run, timing=False)
-    report(dut, test="random_tiles_with_stalls", seed=SEED, tiles=tiles, mismatches=0,
-           cycles=run.cycles, seconds=round(seconds, 3))
+    commands = random_tile_program(seeded_rng(2), CONFIG,
+                                   int(os.environ.get("DSTC_STALL_TILES", "8")))
+    _, _, measured = await checked_run(dut, SPARSE_CORE, commands, timing=False,
+                                       rng=seeded_rng(3), gap_probability=0.3,
+                                       stall_probability=0.4)
+    report(dut, test="random_tiles_with_stalls", seed=SEED, tiles=_tiles(commands), **measured)
 
 
 @cocotb.test()
 async def structured_tiles(dut):
     """Empty tile, one nonzero, full rows/columns, all chunks full, specials, drain modes."""
     commands = structured_program(seeded_rng(4), CONFIG)
-    run, seconds = await timed_run(dut, commands)
-    check_run(CONFIG, commands, run, timing=True)
-    report(dut, test="structured_tiles", seed=SEED,
-           tiles=sum(isinstance(c, Spwmma) for c in commands), mismatches=0,
-           cycles=run.cycles, seconds=round(seconds, 3))
+    _, _, measured = await checked_run(dut, SPARSE_CORE, commands)
+    report(dut, test="structured_tiles", seed=SEED, tiles=_tiles(commands), **measured)
 
 
 @cocotb.test()
 async def dense_mode(dut):
     """Dense k-steps at full throughput: a dense tile takes dense_tile_issues cycles."""
     commands = dense_program(seeded_rng(5), CONFIG, tiles=2)
-    run, seconds = await timed_run(dut, commands)
-    check_run(CONFIG, commands, run, timing=True)
+    run, _, measured = await checked_run(dut, SPARSE_CORE, commands)
     dense = [i for i, c in enumerate(commands) if isinstance(c, Dense)]
     second = dense[CONFIG.k_chunk]
-    measured = run.accept_cycles[second] - run.accept_cycles[dense[0]]
-    assert measured == CONFIG.dense_tile_issues, measured
-    report(dut, test="dense_mode", seed=SEED, dense_tile_cycles=measured, mismatches=0,
-           seconds=round(seconds, 3))
+    tile_cycles = run.accept_cycles[second] - run.accept_cycles[dense[0]]
+    assert tile_cycles == CONFIG.dense_tile_issues, tile_cycles
+    report(dut, test="dense_mode", seed=SEED, dense_tile_cycles=tile_cycles, **measured)
 
 
 @cocotb.test()
 async def malformed_commands(dut):
     """Each malformed command: its flag, nothing else changed, no hang."""
+    programs, responses = 0, 0
     for name, (commands, flags, _) in malformed_programs(seeded_rng(6), CONFIG).items():
-        run, _ = await timed_run(dut, commands)
-        model = check_run(CONFIG, commands, run, timing=True)
+        run, model, measured = await checked_run(dut, SPARSE_CORE, commands)
         assert run.errors == int(flags) == model.errors, name
-    report(dut, test="malformed_commands", seed=SEED, programs=len(malformed_programs(
-        seeded_rng(6), CONFIG)), mismatches=0)
+        programs += 1
+        responses += measured["responses"]
+    report(dut, test="malformed_commands", seed=SEED, programs=programs, responses=responses)
 
 
 @cocotb.test(skip=CONFIG.tile_m != 8 or CONFIG.operand.is_float)
 async def worked_example(dut):
     """The worked example of docs/isa.md, cycle by cycle (small preset)."""
     commands, accept, finish, tile = worked_example_program(CONFIG)
-    run, _ = await timed_run(dut, commands)
-    check_run(CONFIG, commands, run, timing=True)
+    run, _, measured = await checked_run(dut, SPARSE_CORE, commands)
     assert run.accept_cycles == accept and run.cycles == finish
     assert np.array_equal(np.array([r.values for r in run.responses]), tile)
+    report(dut, test="worked_example", **measured)

@@ -3,13 +3,16 @@
 A check is written once against :class:`PortIO` (set inputs, read outputs, advance the clock)
 and runs on the Amaranth simulator (:class:`AmaranthIO`) and on generated Verilog in cocotb
 (:class:`CocotbIO`), so both test the same vectors against the same golden model.
-Values cross the boundary as numpy arrays of unsigned raw bits, one row per lane.
+Values cross the boundary as numpy arrays of unsigned raw bits, one row per lane, packed by
+the one codec (:mod:`dstc.gen.codec`, raw mode): an array port takes exactly its number of
+values, each in the unsigned range of its width.
 """
 
 import numpy as np
-from amaranth import Shape
+from amaranth import Shape, unsigned
 from amaranth.lib import data
-from packing import pack, unpack
+
+from dstc.gen.codec import Codec, codec
 
 __all__ = ["port_format", "port_formats", "PortIO", "AmaranthIO", "CocotbIO", "Mismatch",
            "compare"]
@@ -37,33 +40,48 @@ class PortIO:
 
     def __init__(self, formats):
         self.formats = {name: tuple(fmt) for name, fmt in formats.items()}
+        self._codecs = {}
+
+    def _codec(self, name):
+        try:
+            return self._codecs[name]
+        except KeyError:
+            width, count = self.formats[name]
+            made = self._codecs[name] = Codec(data.ArrayLayout(unsigned(width), count),
+                                              raw=True, name=f"port {name}")
+            return made
 
     def encode(self, name, values):
-        """Pack ``values`` (an array, or one int of any width) for port ``name``."""
+        """The bits of ``values`` for port ``name``: one int (a scalar port, or the packed
+        bits of a struct port) or an array of exactly the port's number of scalars (any
+        shape; nested arrays flatten row by row). Raises
+        :class:`~dstc.gen.codec.CodecError` for a value out of range or a wrong count."""
         width, count = self.formats[name]
-        if isinstance(values, int):
-            return values
-        values = np.asarray(values, dtype=np.uint64).ravel()
-        if values.size > count:
-            raise ValueError(f"port {name}: {values.size} values for {count} slots")
-        return pack(values, width)
+        if isinstance(values, (int, np.integer)):
+            return codec(unsigned(width * count), raw=True, name=f"port {name}").pack(values)
+        return self._codec(name).pack(np.asarray(values).ravel())
 
     def decode(self, name, raw):
-        """Unpack port ``name``; a single scalar wider than 64 bits stays a Python int."""
+        """The values of port ``name``: a uint64 array of its scalars; a single scalar wider
+        than 64 bits stays a Python int."""
         width, count = self.formats[name]
         if width > 64:
             if count != 1:
                 raise ValueError(f"port {name}: arrays of {width}-bit values are not supported")
             return int(raw)
-        return unpack(raw, width, count)
+        return np.array(self._codec(name).unpack(raw), dtype=np.uint64).reshape(count)
 
     async def set(self, **values):
+        """Drive input ports ``name=values`` (see :meth:`encode`); they have settled when
+        this returns."""
         raise NotImplementedError
 
     async def get(self, name):
+        """The value of port ``name`` (see :meth:`decode`)."""
         raise NotImplementedError
 
     async def tick(self):
+        """Advance to just after the next rising clock edge."""
         raise NotImplementedError
 
 
@@ -83,7 +101,8 @@ class AmaranthIO(PortIO):
             self.ctx.set(self._value(name), self.encode(name, value))
 
     async def get(self, name):
-        return self.decode(name, self.ctx.get(self._value(name)))
+        width, count = self.formats[name]          # signed ports read negative: raw bits
+        return self.decode(name, self.ctx.get(self._value(name)) & ((1 << width * count) - 1))
 
     async def tick(self):
         await self.ctx.tick()
