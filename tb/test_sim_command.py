@@ -4,7 +4,7 @@ import pytest
 from conftest import BUILD
 
 from dstc.gen.cli import main
-from dstc.gen.gemm_sim import run_gemm
+from dstc.gen.gemm_sim import GemmRequest, run_gemm
 from dstc.sim.config import preset
 
 pytestmark = pytest.mark.cocotb
@@ -12,13 +12,14 @@ pytestmark = pytest.mark.cocotb
 
 @pytest.mark.parametrize("simulator", ["icarus", "verilator"])
 def test_sim_gemm_with_waves(simulator, seed):
-    figures = run_gemm(preset("small"), "small", 20, 12, 9, 0.4, 0.7, simulator=simulator,
-                       seed=seed, waves=True, out_dir=BUILD / "sim-cli", quiet=True)
-    assert figures["ok"] and figures["values_match"]
-    assert figures["cycles"] == figures["model_cycles"]
-    assert figures["tiles_issued"] + figures["tiles_skipped"] == 3 * 2 * 3
-    assert 0 < figures["utilisation"] <= figures["slot_utilisation"] <= 1
-    with open(figures["waves"], "rb") as waves:
+    figures = run_gemm(GemmRequest(preset("small"), "small", 20, 12, 9, 0.4, 0.7,
+                                   simulator=simulator, seed=seed, waves=True,
+                                   out_dir=BUILD / "sim-cli"))
+    assert figures.ok and figures.values_match
+    assert figures.cycles == figures.model_cycles
+    assert figures.tiles_issued + figures.tiles_skipped == 3 * 2 * 3
+    assert 0 < figures.utilisation <= figures.slot_utilisation <= 1
+    with open(figures.waves, "rb") as waves:
         assert len(waves.read()) > 1000                      # an FST file with content
 
 
