@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..hw.core import DstcCore
 from ..sim.config import PRESETS, preset
+from .codec import codec, random_value
 from .gemm_sim import GemmRequest, run_gemm
 from .markdown import table
 from .options import check_output_folder
@@ -61,6 +62,32 @@ def _generation(name):
             "lines": text.count("\n"), "bytes": len(text.encode())}
 
 
+def codec_speed(beats=300, repeats=3, seed=2021):
+    """Beats per second that the one codec (:mod:`dstc.gen.codec`) and Amaranth's
+    ``Layout.const(...).as_bits()`` pack, side by side, on ``beats`` random beats of the
+    default preset's command layout (every body kind), best of ``repeats``; returns
+    ``{"beats": ..., "codec_beats_per_second": ..., "layout_const_beats_per_second": ...}``."""
+    import numpy as np
+
+    from ..hw.isa import command_layout
+
+    layout = command_layout(preset("default"))
+    coder, rng = codec(layout), np.random.default_rng(seed)
+    values = [random_value(rng, layout) for _ in range(beats)]
+
+    def rate(pack):
+        best = 0.0
+        for _ in range(repeats):
+            started = time.perf_counter()
+            for value in values:
+                pack(value)
+            best = max(best, beats / (time.perf_counter() - started))
+        return best
+
+    return {"beats": beats, "codec_beats_per_second": rate(coder.pack),
+            "layout_const_beats_per_second": rate(lambda value: layout.const(value).as_bits())}
+
+
 def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus")):
     """Measure the Verilog generation of every preset and the simulation speed of
     :data:`WORKLOAD` on each of ``simulators``, and write ``bench.json`` and ``bench.md`` into
@@ -74,6 +101,9 @@ def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus")):
         generation.append(row)
         log.info(f"  {name:<11} {row['seconds']:6.1f} s  {row['lines']:>7} lines")
 
+    codec_rates = codec_speed()
+    log.info(f"Command codec: {codec_rates['codec_beats_per_second']:.0f} beats/s, "
+             f"Layout.const {codec_rates['layout_const_beats_per_second']:.0f} beats/s")
     log.info("Exact density sweep (dstc sweep), default preset, 8 points at %dx%dx%d",
              *DEFAULT_SHAPE)
     sweep = bench_sweep(out_dir=out_dir / "sweep")
@@ -109,6 +139,7 @@ def run_bench(out_dir=Path("build/bench"), simulators=("verilator", "icarus")):
                            "system": platform.platform()},
                "workload": WORKLOAD, "tile_goal_ms": TILE_GOAL_MS,
                "generation": generation, "sweep": {**sweep, "goal": SWEEP_GOAL},
+               "codec": codec_rates,
                "simulation": runs}
     json_path, md_path = out_dir / "bench.json", out_dir / "bench.md"
     write_atomic(json_path, json.dumps(results, indent=2) + "\n")
@@ -162,11 +193,19 @@ def _markdown(results):
                         [[f"{sweep['seconds']:.1f}", f"{sweep['peak_mib']:.0f}",
                           f"< {sweep['goal']['seconds']:.0f} s, < {sweep['goal']['peak_mib']:.0f}"
                           f" MiB"]], align="lll")
+    rates = results["codec"]
+    ours, amaranth = rates["codec_beats_per_second"], rates["layout_const_beats_per_second"]
+    codec_table = table(["packer", "beats/s", "ratio"],
+                        [["dstc.gen.codec", f"{ours:.0f}", f"{ours / amaranth:.1f}x"],
+                         ["Layout.const().as_bits()",
+                          f"{rates['layout_const_beats_per_second']:.0f}", "1.0x"]],
+                        align="lll")
     return (f"# dstc bench\n\nMachine: {results['machine']['system']}, Python "
             f"{results['machine']['python']}.\n\n## Verilog generation of `dstc_core`\n\n"
             f"{generation}\n## Exact density sweep: `dstc sweep --preset default` (8 points, "
             f"{'x'.join(map(str, DEFAULT_SHAPE))}, tables and figures, a fresh process)\n\n"
-            f"{sweep_table}\n## Simulation: default preset, {w['m']}x{w['n']}x{w['k']} SpGEMM "
+            f"{sweep_table}\n## Command codec: beats packed per second, default preset\n\n"
+            f"{codec_table}\n## Simulation: default preset, {w['m']}x{w['n']}x{w['k']} SpGEMM "
             f"at density {w['density_a']} x {w['density_b']} (seed {w['seed']})\n\n"
             f"{simulation}\nGoal: a default-preset tile in under "
             f"{results['tile_goal_ms']:.0f} ms of wall time on Verilator. A tile's time "

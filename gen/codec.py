@@ -35,7 +35,7 @@ import numpy as np
 from amaranth import Shape
 from amaranth.lib import data
 
-__all__ = ["CodecError", "Codec", "codec"]
+__all__ = ["CodecError", "Codec", "codec", "random_value"]
 
 
 class CodecError(ValueError):
@@ -223,3 +223,23 @@ def codec(shape, *, raw=False, name=""):
     except TypeError:                # an unhashable shape
         pass
     return made
+
+
+def random_value(rng, shape, raw=False):
+    """A random in-range value of ``shape`` for :meth:`Codec.pack` and ``Layout.const``
+    (``rng``: a numpy ``Generator``; unions: one random member; structs: a random subset of
+    the fields, so missing fields are exercised too; ``raw``: unsigned raw bits for signed
+    fields, as a raw codec takes them). Used by the codec's tests and ``dstc bench``."""
+    if isinstance(shape, data.ArrayLayout):
+        return [random_value(rng, shape.elem_shape, raw) for _ in range(shape.length)]
+    if isinstance(shape, data.UnionLayout):
+        names = [name for name, _ in shape]
+        name = names[rng.integers(len(names))]
+        return {name: random_value(rng, shape[name].shape, raw)}
+    if isinstance(shape, data.Layout):
+        return {name: random_value(rng, field.shape, raw) for name, field in shape
+                if rng.random() < 0.9}
+    cast = Shape.cast(shape)
+    if cast.signed and not raw:
+        return int(rng.integers(-(1 << (cast.width - 1)), 1 << (cast.width - 1)))
+    return int(rng.integers(0, 1 << cast.width, dtype=np.uint64))

@@ -193,7 +193,10 @@ def test_bench_report_shows_the_sweep():
                              "seed": 2021},
                 "tile_goal_ms": 50.0, "generation": [],
                 "sweep": {"seconds": 4.25, "peak_mib": 155.4, "goal": SWEEP_GOAL},
+                "codec": {"beats": 300, "codec_beats_per_second": 47000.0,
+                          "layout_const_beats_per_second": 3100.0},
                 "simulation": []}
     text = _markdown(document)
     assert "## Exact density sweep" in text and "4096x4096x4096" in text
     assert "| 4.2 | 155 | < 10 s, < 4096 MiB |" in text
+    assert "| dstc.gen.codec | 47000 | 15.2x |" in text
