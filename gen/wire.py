@@ -99,11 +99,11 @@ class CommandEncoder:
                               "b_values": self._operands(command.b_values)}}
         elif opcode == Opcode.OHMMA:
             body = {"ohmma": {"a_values": self._operands(command.a_values),
-                              "a_rows": [int(r) for r in command.a_rows],
-                              "a_valid": _bitmap_int(command.a_valid),
                               "b_values": self._operands(command.b_values),
-                              "b_cols": [int(c) for c in command.b_cols],
-                              "b_valid": _bitmap_int(command.b_valid)}}
+                              "placement": {"rows": [int(r) for r in command.a_rows],
+                                            "row_valid": _bitmap_int(command.a_valid),
+                                            "cols": [int(c) for c in command.b_cols],
+                                            "col_valid": _bitmap_int(command.b_valid)}}}
         elif opcode == Opcode.DRAIN:
             body = {"drain": {"relu": int(command.relu), "encode": int(command.encode)}}
         beat = {"opcode": opcode}

@@ -85,8 +85,10 @@ async def check_accumulator(io, config, rng, steps):
             if rng.random() < 0.1:       # invalid lanes carry garbage positions and values
                 a_pos = np.where(a_ok, a_pos, rng.integers(config.tile_m, size=rows))
                 b_pos = np.where(b_ok, b_pos, rng.integers(config.tile_n, size=cols))
-            scatter = _encode_struct(layout, rows=a_pos, row_valid=[pack(a_ok, 1)], cols=b_pos,
-                                     col_valid=[pack(b_ok, 1)], products=products)
+            placement = _encode_struct(layout["placement"].shape, rows=a_pos,
+                                       row_valid=[pack(a_ok, 1)], cols=b_pos,
+                                       col_valid=[pack(b_ok, 1)])
+            scatter = _encode_struct(layout, placement=[placement], products=products)
             enable = int(rng.random() < 0.95)
             await io.set(**{**idle, "scatter_en": enable}, scatter=scatter)
             if enable:
