@@ -5,7 +5,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .fp16_multiplier import CANONICAL_NAN32
-from .shapes import number_shape
+from .shapes import float_layout, number_shape
 
 __all__ = ["Relu"]
 
@@ -36,7 +36,9 @@ class Relu(wiring.Component):
             result = Signal(bits, name=f"result{i}")
             negative = value[bits - 1]
             if self._number_type.is_float:
-                nan = (value[23:31] == 0xFF) & value[:23].any()
+                fields = data.View(float_layout(self._number_type), value)
+                nan = (fields.exponent == (1 << self._number_type.exp_bits) - 1) & \
+                    fields.fraction.any()
                 m.d.comb += result.eq(Mux(nan, CANONICAL_NAN32, Mux(negative, 0, value)))
             else:
                 m.d.comb += result.eq(Mux(negative, 0, value))
