@@ -8,9 +8,7 @@ from amaranth.utils import exact_log2
 from ..sim.isa import ISSUE_OPCODES, TILE_OPCODES, pipeline_latency
 from .accumulator import AccumulatorTile
 from .accumulator_signature import scatter_signature
-from .bitmap_encoder import BitmapEncoder
 from .chunk_sequencer import ChunkSequencer
-from .distinct_check import DistinctCheck
 from .drain_sequencer import DrainSequencer
 from .isa import (
     COUNTER_WIDTH,
@@ -18,14 +16,12 @@ from .isa import (
     ErrorFlag,
     Opcode,
     command_layout,
-    issue_layout,
     response_layout,
-    scatter_layout,
 )
-from .multiplier_array import MultiplierArray
+from .multiply_stage import MultiplyStage
+from .placement_check import PlacementCheck
 from .popcount import Popcount
-from .relu import Relu
-from .shapes import struct_value
+from .response_formatter import ResponseFormatter
 from .spwmma_tracker import SpwmmaTracker
 from .status_registers import StatusRegisters
 
@@ -38,12 +34,12 @@ COUNTERS = ("cycles_busy", "ohmma_issued", "useful_macs", "mac_slots")
 class DstcCore(wiring.Component):
     """One DSTC sub-core: command stream in, drained rows out (docs/isa.md).
 
-    Pipeline: the chunk sequencer issues one OHMMA per cycle; the operands are registered
-    into the multiplier array; the products are registered into the accumulator, which
+    Pipeline: the chunk sequencer issues one OHMMA per cycle; the multiply stage registers
+    the operands into the multiplier array and the products into the accumulator, which
     scatter-adds them in the cycle it receives them. An OHMMA issued in cycle ``t`` updates
     the tile at the end of cycle ``t + pipeline_latency(config)``
-    (:func:`~dstc.sim.isa.pipeline_latency`: the :attr:`REGISTER_STAGES` plus the
-    accumulator's ``latency``), and nothing ever stalls the pipeline.
+    (:func:`~dstc.sim.isa.pipeline_latency`: the multiply stage's ``latency`` plus the
+    accumulator's), and nothing ever stalls the pipeline.
 
     Ports: ``cmd`` (stream in, :func:`~dstc.hw.isa.command_layout`), ``rsp`` (stream out,
     :func:`~dstc.hw.isa.response_layout`), ``errors`` (sticky :class:`ErrorFlag` bits),
@@ -51,9 +47,6 @@ class DstcCore(wiring.Component):
     ``mac_slots`` (:data:`COUNTER_WIDTH` bits each). Parameter: ``config``
     (:class:`~dstc.sim.config.DstcConfig`).
     """
-
-    #: Registers between an OHMMA's issue and the accumulator: operands, products.
-    REGISTER_STAGES = 2
 
     def __init__(self, config):
         self._config = config
@@ -74,35 +67,25 @@ class DstcCore(wiring.Component):
         m = Module()
         config = self._config
         m.submodules.tracker = tracker = SpwmmaTracker(config)
+        m.submodules.ohmma_check = ohmma_check = PlacementCheck(config)
         m.submodules.sequencer = sequencer = ChunkSequencer(config)
-        m.submodules.multipliers = multipliers = MultiplierArray(config)
+        m.submodules.multiply = multiply = MultiplyStage(config)
         m.submodules.accumulator = accumulator = AccumulatorTile(config)
-        m.submodules.relu = relu = Relu(config.tile_n, config.accum)
-        m.submodules.encoder = encoder = BitmapEncoder(config.tile_n, config.accum)
-        m.submodules.row_check = row_check = DistinctCheck(config.array_rows, config.tile_m)
-        m.submodules.col_check = col_check = DistinctCheck(config.array_cols, config.tile_n)
+        m.submodules.formatter = formatter = ResponseFormatter(config)
         m.submodules.drain = drain = DrainSequencer(response_layout(config), config.tile_m)
         m.submodules.status = status = StatusRegisters(
             error_width=ERROR_WIDTH, counter_width=COUNTER_WIDTH,
             counters={"cycles_busy": 1, "ohmma_issued": 1, "useful_macs": config.macs,
                       "mac_slots": config.macs})
         assert accumulator.signature == scatter_signature(config)
-        assert self.REGISTER_STAGES + accumulator.latency == pipeline_latency(config)
+        assert multiply.latency + accumulator.latency == pipeline_latency(config)
+        wiring.connect(m, sequencer.issue, multiply.issue)
         wiring.connect(m, wiring.flipped(self.rsp), drain.rsp)
-
         cmd, opcode, body = self.cmd, self.cmd.payload.opcode, self.cmd.payload.body
         issue = sequencer.issue
 
-        # -- pipeline registers: issue -> multiply -> accumulate ------------------------------
-        mul_valid, mul_issue = Signal(), Signal(issue_layout(config))
-        acc_valid, acc_scatter = Signal(), Signal(scatter_layout(config))
-        m.d.sync += [mul_valid.eq(issue.valid), mul_issue.eq(issue.payload),
-                     acc_valid.eq(mul_valid),
-                     acc_scatter.placement.eq(mul_issue.placement),
-                     acc_scatter.products.eq(multipliers.products)]
-        m.d.comb += [multipliers.a.eq(mul_issue.a_values), multipliers.b.eq(mul_issue.b_values)]
         pipeline_empty = Signal()
-        m.d.comb += pipeline_empty.eq(~issue.valid & ~mul_valid & ~acc_valid)
+        m.d.comb += pipeline_empty.eq(~issue.valid & ~multiply.busy)
 
         # -- command acceptance ---------------------------------------------------------------
         with m.Switch(opcode):
@@ -118,51 +101,34 @@ class DstcCore(wiring.Component):
         def firing(op):
             return fire & (opcode == op)
 
-        # -- SpWMMA header and KSTEP checks, OHMMA lane checks --------------------------------
-        kstep, ohmma = body.kstep, body.ohmma
+        # -- SpWMMA tracking and checks, then work for the sequencer --------------------------
         m.d.comb += [
-            tracker.header.eq(body.header),
-            tracker.k.eq(kstep.k), tracker.a_count.eq(kstep.a_count),
-            tracker.b_count.eq(kstep.b_count),
+            tracker.header.eq(body.header), tracker.k.eq(body.kstep.k),
+            tracker.a_count.eq(body.kstep.a_count), tracker.b_count.eq(body.kstep.b_count),
             tracker.open.eq(firing(Opcode.SPWMMA)),
             tracker.retire.eq(firing(Opcode.KSTEP) & tracker.ok),
             tracker.abort.eq(fire & (opcode != Opcode.KSTEP) & (opcode != Opcode.CLEAR_STATUS)),
-            row_check.indices.eq(ohmma.placement.rows),
-            row_check.valid.eq(ohmma.placement.row_valid),
-            col_check.indices.eq(ohmma.placement.cols),
-            col_check.valid.eq(ohmma.placement.col_valid),
+            ohmma_check.placement.eq(body.ohmma.placement),
         ]
-        ohmma_conflict = Signal()
-        m.d.comb += ohmma_conflict.eq(row_check.conflict | col_check.conflict)
+        self._drive_work(m, sequencer.work, cmd, ~drain.busy, tracker, ohmma_check)
 
-        # -- work for the sequencer -----------------------------------------------------------
-        self._drive_work(m, sequencer.work, cmd, ~drain.busy, tracker, ohmma_conflict)
-
-        # -- accumulator ----------------------------------------------------------------------
+        # -- accumulator, drain: tile row -> formatter -> response register -------------------
+        drain_relu, drain_encode = Signal(), Signal()
+        with m.If(firing(Opcode.DRAIN)):
+            m.d.sync += [drain_relu.eq(body.drain.relu), drain_encode.eq(body.drain.encode)]
         m.d.comb += [
             accumulator.clear.eq(firing(Opcode.CLEAR)),
             accumulator.load_en.eq(firing(Opcode.LOAD_ROW)),
             accumulator.load_row.eq(body.load.row),
             accumulator.load_data.eq(body.load.values),
-            accumulator.scatter_en.eq(acc_valid),
-            accumulator.scatter.eq(acc_scatter),
+            accumulator.scatter_en.eq(multiply.scatter_en),
+            accumulator.scatter.eq(multiply.scatter),
             accumulator.read_row.eq(drain.row),
-        ]
-
-        # -- drain: tile row -> ReLU -> encoder -> response register --------------------------
-        drain_relu, drain_encode = Signal(), Signal()
-        with m.If(firing(Opcode.DRAIN)):
-            m.d.sync += [drain_relu.eq(body.drain.relu), drain_encode.eq(body.drain.encode)]
-        row_values = Signal.like(accumulator.read_data)
-        m.d.comb += [
             drain.start.eq(firing(Opcode.DRAIN)),
-            relu.values.eq(accumulator.read_data),
-            row_values.eq(Mux(drain_relu, relu.result, accumulator.read_data)),
-            encoder.values.eq(row_values),
-            drain.payload.eq(struct_value(
-                m, response_layout(config), "response",
-                row=drain.row, last=drain.last, encoded=drain_encode, count=encoder.count,
-                bitmap=encoder.bitmap, values=Mux(drain_encode, encoder.packed, row_values))),
+            formatter.row.eq(drain.row), formatter.last.eq(drain.last),
+            formatter.values.eq(accumulator.read_data),
+            formatter.relu.eq(drain_relu), formatter.encode.eq(drain_encode),
+            drain.payload.eq(formatter.response),
         ]
 
         # -- errors, counters, idle -----------------------------------------------------------
@@ -172,26 +138,25 @@ class DstcCore(wiring.Component):
             ErrorFlag.KSTEP_ORDER: firing(Opcode.KSTEP) & tracker.order,
             ErrorFlag.COUNT_MISMATCH: firing(Opcode.KSTEP) & tracker.count_mismatch,
             ErrorFlag.SPWMMA_ABORTED: tracker.abort & tracker.expecting,
-            ErrorFlag.OHMMA_CONFLICT: firing(Opcode.OHMMA) & ohmma_conflict,
+            ErrorFlag.OHMMA_CONFLICT: firing(Opcode.OHMMA) & ohmma_check.conflict,
         }
-        useful_macs = self._useful_macs(m, issue.payload)
         increments = {
-            "cycles_busy": fire | issue.valid | mul_valid | acc_valid | drain.busy,
+            "cycles_busy": fire | issue.valid | multiply.busy | drain.busy,
             "ohmma_issued": issue.valid,
-            "useful_macs": Mux(issue.valid, useful_macs, 0),
+            "useful_macs": Mux(issue.valid, self._useful_macs(m, issue.payload), 0),
             "mac_slots": Mux(issue.valid, config.macs, 0),
         }
         m.d.comb += [
             status.clear.eq(firing(Opcode.CLEAR_STATUS)),
             status.raised.eq(Cat(raised[flag] for flag in sorted(ErrorFlag))),  # bits 0, 1, ..
-            self.errors.eq(status.errors),
             [getattr(status, f"{name}_increment").eq(value) for name, value in increments.items()],
+            self.errors.eq(status.errors),
             [getattr(self, name).eq(getattr(status, name)) for name in COUNTERS],
             self.idle.eq(pipeline_empty & ~drain.busy & ~tracker.expecting & ~self.rsp.valid),
         ]
         return m
 
-    def _drive_work(self, m, work, cmd, open_, tracker, ohmma_conflict):
+    def _drive_work(self, m, work, cmd, open_, tracker, ohmma_check):
         """Offer the command on ``cmd`` to the sequencer's ``work`` stream when ``open_``: a
         KSTEP that passes the tracker's checks, a DENSE k-step (all-ones bitmaps, full chunk
         counts) or a conflict-free OHMMA with a valid lane on each side (``direct``)."""
@@ -227,8 +192,8 @@ class DstcCore(wiring.Component):
                     work.payload.b_values.eq(ohmma.b_values),
                     work.payload.placement.eq(placement),
                     work.payload.a_chunks.eq(1), work.payload.b_chunks.eq(1),
-                    work.valid.eq(cmd.valid & open_ & ~ohmma_conflict &
-                                  placement.row_valid.any() & placement.col_valid.any()),
+                    work.valid.eq(cmd.valid & open_ & ~ohmma_check.conflict &
+                                  ~ohmma_check.empty),
                 ]
 
     def _useful_macs(self, m, issue):
