@@ -18,6 +18,7 @@ from dstc.hw.isa import (
     scatter_layout,
     work_layout,
 )
+from dstc.hw.multiply_stage import MultiplyStage
 from dstc.hw.shapes import float_layout
 from dstc.sim.config import NumberType, preset
 from dstc.sim.isa import dense_pipeline_latency, pipeline_latency
@@ -73,10 +74,11 @@ def test_pipeline_latency_is_the_specs(preset_name):
     """The cores assert their stages sum to the spec's latencies; the cycle models use the
     same functions (tb/test_core_model.py, tb/test_dense_model.py)."""
     config = preset(preset_name)
-    accumulator = AccumulatorTile(config)
-    assert DstcCore.REGISTER_STAGES + accumulator.latency == pipeline_latency(config) == 2
+    accumulator, multiply = AccumulatorTile(config), MultiplyStage(config)
+    assert multiply.latency + accumulator.latency == pipeline_latency(config) == 2
     assert DotProductPipeline.RESULT_LATENCY == dense_pipeline_latency(config) == 5
     Fragment.get(accumulator, None)
+    Fragment.get(multiply, None)
 
 
 def test_cores_elaborate_with_their_assertions():
