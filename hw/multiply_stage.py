@@ -46,17 +46,25 @@ class MultiplyStage(wiring.Component):
         m = Module()
         config = self._config
         m.submodules.multipliers = multipliers = MultiplierArray(config)
-        mul_valid, mul_issue = Signal(), Signal(issue_layout(config))
+        issue = self.issue.payload
+        # The operand registers are separate signals, not one issue-shaped register: a
+        # multiplier whose two inputs were adjacent slices of one signal would get one merged
+        # port in the Verilog, and the identical multipliers would no longer be one module.
+        mul_valid = Signal()
+        mul_a, mul_b = Signal.like(issue.a_values), Signal.like(issue.b_values)
+        mul_placement = Signal.like(issue.placement)
         m.d.sync += [
             mul_valid.eq(self.issue.valid),
-            mul_issue.eq(self.issue.payload),
+            mul_a.eq(issue.a_values),
+            mul_b.eq(issue.b_values),
+            mul_placement.eq(issue.placement),
             self.scatter_en.eq(mul_valid),
-            self.scatter.placement.eq(mul_issue.placement),
+            self.scatter.placement.eq(mul_placement),
             self.scatter.products.eq(multipliers.products),
         ]
         m.d.comb += [
-            multipliers.a.eq(mul_issue.a_values),
-            multipliers.b.eq(mul_issue.b_values),
+            multipliers.a.eq(mul_a),
+            multipliers.b.eq(mul_b),
             self.busy.eq(mul_valid | self.scatter_en),
         ]
         return m

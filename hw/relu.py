@@ -18,6 +18,7 @@ class Relu(wiring.Component):
 
     Parameters: ``width`` and ``number_type`` (``intN`` or ``fp32``).
     Ports: ``values`` in, ``result`` out (``width`` values each). Latency 0.
+    Raises :class:`ValueError` for a float ``number_type`` other than fp32.
     """
 
     def __init__(self, width, number_type):

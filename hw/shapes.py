@@ -52,7 +52,10 @@ def struct_value(m, layout, prefix, **fields):
     """A value laid out as the struct ``layout`` from ``fields`` (one per layout field), to
     drive a struct-shaped signal with a single assignment: Icarus slows down badly on
     vectors assembled from many part-select assignments. Each field goes through a signal
-    named ``<prefix>_<field>`` (readable in waveforms, sized by the layout)."""
+    named ``<prefix>_<field>`` (readable in waveforms, sized by the layout). Returns a
+    ``Value`` of ``layout.size`` bits; raises :class:`KeyError` for a layout field missing
+    from ``fields`` and :class:`ValueError` for a field not in the layout or a layout whose
+    fields are not contiguous (a union)."""
     parts, offset = [], 0
     for name, field in sorted(layout, key=lambda item: item[1].offset):
         if field.offset != offset:
