@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 from .isa import scatter_layout
 from .shapes import accum_shape, index_shape
 
-__all__ = ["storage_signature", "scatter_signature"]
+__all__ = ["storage_signature", "scatter_signature", "drive_storage"]
 
 
 def storage_signature(config):
@@ -49,3 +49,18 @@ def scatter_signature(config):
         "scatter_en": In(1),
         "scatter": In(scatter_layout(config)),
     })
+
+
+def drive_storage(storage, *, clear, load_en, load, read_row):
+    """The statements that drive the inputs of an accumulator's storage ports
+    (:func:`storage_signature`), as both cores do: ``clear`` and ``load_en`` (1-bit values:
+    a CLEAR, a LOAD_ROW accepted this cycle), ``load`` (a
+    :func:`~dstc.hw.isa.load_layout` view: the LOAD_ROW body) and ``read_row`` (the row the
+    drain reads). Returns a list for ``m.d.comb``."""
+    return [
+        storage.clear.eq(clear),
+        storage.load_en.eq(load_en),
+        storage.load_row.eq(load.row),
+        storage.load_data.eq(load.values),
+        storage.read_row.eq(read_row),
+    ]

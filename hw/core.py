@@ -7,7 +7,7 @@ from amaranth.utils import exact_log2
 
 from ..sim.isa import ISSUE_OPCODES, TILE_OPCODES, pipeline_latency
 from .accumulator import AccumulatorTile
-from .accumulator_signature import scatter_signature
+from .accumulator_signature import drive_storage, scatter_signature
 from .chunk_sequencer import ChunkSequencer
 from .drain_sequencer import DrainSequencer
 from .isa import (
@@ -116,14 +116,12 @@ class DstcCore(wiring.Component):
         drain_relu, drain_encode = Signal(), Signal()
         with m.If(firing(Opcode.DRAIN)):
             m.d.sync += [drain_relu.eq(body.drain.relu), drain_encode.eq(body.drain.encode)]
+        m.d.comb += drive_storage(accumulator, clear=firing(Opcode.CLEAR),
+                                  load_en=firing(Opcode.LOAD_ROW), load=body.load,
+                                  read_row=drain.row)
         m.d.comb += [
-            accumulator.clear.eq(firing(Opcode.CLEAR)),
-            accumulator.load_en.eq(firing(Opcode.LOAD_ROW)),
-            accumulator.load_row.eq(body.load.row),
-            accumulator.load_data.eq(body.load.values),
             accumulator.scatter_en.eq(multiply.scatter_en),
             accumulator.scatter.eq(multiply.scatter),
-            accumulator.read_row.eq(drain.row),
             drain.start.eq(firing(Opcode.DRAIN)),
             formatter.row.eq(drain.row), formatter.last.eq(drain.last),
             formatter.values.eq(accumulator.read_data),

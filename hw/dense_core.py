@@ -5,6 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..sim.isa import DENSE_OPCODES, DOT_LENGTH, DenseGeometry, dense_pipeline_latency
+from .accumulator_signature import drive_storage
 from .dense_accumulator import DenseAccumulator
 from .dot_product_pipeline import DotProductPipeline
 from .drain_sequencer import DrainSequencer
@@ -122,17 +123,15 @@ class DenseCore(wiring.Component):
         ]
 
         # -- accumulator ----------------------------------------------------------------------
+        m.d.comb += drive_storage(accumulator, clear=firing(Opcode.CLEAR),
+                                  load_en=firing(Opcode.LOAD_ROW), load=body.load,
+                                  read_row=drain.row)
         m.d.comb += [
-            accumulator.clear.eq(firing(Opcode.CLEAR)),
-            accumulator.load_en.eq(firing(Opcode.LOAD_ROW)),
-            accumulator.load_row.eq(body.load.row),
-            accumulator.load_data.eq(body.load.values),
             accumulator.block_read.eq(dot_units.acc_tag),
             dot_units.acc.eq(accumulator.block_data),
             accumulator.write_en.eq(dot_units.result_valid),
             accumulator.write_block.eq(dot_units.result_tag),
             accumulator.write_data.eq(dot_units.result),
-            accumulator.read_row.eq(drain.row),
         ]
 
         # -- drain: tile row -> response register ---------------------------------------------
