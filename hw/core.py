@@ -76,7 +76,7 @@ class DstcCore(wiring.Component):
         m.submodules.status = status = StatusRegisters(
             error_width=ERROR_WIDTH, counter_width=COUNTER_WIDTH,
             counters={"cycles_busy": 1, "ohmma_issued": 1, "useful_macs": config.macs,
-                      "mac_slots": config.macs})
+                      "mac_slots": 1}, steps={"mac_slots": config.macs})
         assert accumulator.signature == scatter_signature(config)
         assert multiply.latency + accumulator.latency == pipeline_latency(config)
         wiring.connect(m, sequencer.issue, multiply.issue)
@@ -103,8 +103,9 @@ class DstcCore(wiring.Component):
 
         # -- SpWMMA tracking and checks, then work for the sequencer --------------------------
         m.d.comb += [
-            tracker.header.eq(body.header), tracker.k.eq(body.kstep.k),
-            tracker.a_count.eq(body.kstep.a_count), tracker.b_count.eq(body.kstep.b_count),
+            tracker.header.eq(body.header), tracker.kstep_k.eq(body.kstep.k),
+            tracker.kstep_a_count.eq(body.kstep.a_count),
+            tracker.kstep_b_count.eq(body.kstep.b_count),
             tracker.open.eq(firing(Opcode.SPWMMA)),
             tracker.retire.eq(firing(Opcode.KSTEP) & tracker.ok),
             tracker.abort.eq(fire & (opcode != Opcode.KSTEP) & (opcode != Opcode.CLEAR_STATUS)),
@@ -113,9 +114,9 @@ class DstcCore(wiring.Component):
         self._drive_work(m, sequencer.work, cmd, ~drain.busy, tracker, ohmma_check)
 
         # -- accumulator, drain: tile row -> formatter -> response register -------------------
-        drain_relu, drain_encode = Signal(), Signal()
+        drain_mode = Signal.like(body.drain)         # the DRAIN's options, for its whole run
         with m.If(firing(Opcode.DRAIN)):
-            m.d.sync += [drain_relu.eq(body.drain.relu), drain_encode.eq(body.drain.encode)]
+            m.d.sync += drain_mode.eq(body.drain)
         m.d.comb += drive_storage(accumulator, clear=firing(Opcode.CLEAR),
                                   load_en=firing(Opcode.LOAD_ROW), load=body.load,
                                   read_row=drain.row)
@@ -125,7 +126,7 @@ class DstcCore(wiring.Component):
             drain.start.eq(firing(Opcode.DRAIN)),
             formatter.row.eq(drain.row), formatter.last.eq(drain.last),
             formatter.values.eq(accumulator.read_data),
-            formatter.relu.eq(drain_relu), formatter.encode.eq(drain_encode),
+            formatter.mode.eq(drain_mode),
             drain.payload.eq(formatter.response),
         ]
 
@@ -142,7 +143,7 @@ class DstcCore(wiring.Component):
             "cycles_busy": fire | issue.valid | multiply.busy | drain.busy,
             "ohmma_issued": issue.valid,
             "useful_macs": Mux(issue.valid, self._useful_macs(m, issue.payload), 0),
-            "mac_slots": Mux(issue.valid, config.macs, 0),
+            "mac_slots": issue.valid,                       # times config.macs
         }
         m.d.comb += [
             status.clear.eq(firing(Opcode.CLEAR_STATUS)),

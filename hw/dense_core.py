@@ -77,7 +77,7 @@ class DenseCore(wiring.Component):
         m.submodules.drain = drain = DrainSequencer(dense_response_layout(config), config.tile_m)
         m.submodules.status = status = StatusRegisters(
             error_width=ERROR_WIDTH, counter_width=COUNTER_WIDTH,
-            counters={name: 1 for name in DENSE_COUNTERS})
+            flags=ErrorFlag.UNKNOWN_OPCODE, counters={name: 1 for name in DENSE_COUNTERS})
         assert dot_units.RESULT_LATENCY == dense_pipeline_latency(config)
         wiring.connect(m, wiring.flipped(self.rsp), drain.rsp)
 

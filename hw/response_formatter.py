@@ -5,7 +5,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bitmap_encoder import BitmapEncoder
-from .isa import response_layout
+from .isa import drain_layout, response_layout
 from .relu import Relu
 from .shapes import accum_shape, index_shape, struct_value
 
@@ -14,11 +14,13 @@ __all__ = ["ResponseFormatter"]
 
 class ResponseFormatter(wiring.Component):
     """``response`` (out, :func:`~dstc.hw.isa.response_layout`) of tile row ``row`` (in, a
-    row index; ``last`` in, 1) holding ``values`` (in, ``tile_n`` accumulator values), through
-    :class:`~dstc.hw.relu.Relu` when ``relu`` (in, 1) and packed by
-    :class:`~dstc.hw.bitmap_encoder.BitmapEncoder` when ``encode`` (in, 1); ``count`` and
+    row index; ``last`` in, 1) holding ``values`` (in, ``tile_n`` accumulator values), per
+    ``mode`` (in, :func:`~dstc.hw.isa.drain_layout`, the DRAIN's options): through
+    :class:`~dstc.hw.relu.Relu` when ``mode.relu`` and packed by
+    :class:`~dstc.hw.bitmap_encoder.BitmapEncoder` when ``mode.encode``; ``count`` and
     ``bitmap`` describe the (ReLU'd) row either way. Combinational (latency 0); submodules
-    ``relu`` and ``encoder``. Parameter: ``config`` (:class:`~dstc.sim.config.DstcConfig`).
+    ``relu`` and ``encoder`` (no port shares their names: a clash would rename them in the
+    Verilog). Parameter: ``config`` (:class:`~dstc.sim.config.DstcConfig`).
     """
 
     def __init__(self, config):
@@ -27,8 +29,7 @@ class ResponseFormatter(wiring.Component):
             "row": In(index_shape(config.tile_m)),
             "last": In(1),
             "values": In(data.ArrayLayout(accum_shape(config), config.tile_n)),
-            "relu": In(1),
-            "encode": In(1),
+            "mode": In(drain_layout(config)),
             "response": Out(response_layout(config)),
         })
 
@@ -44,11 +45,11 @@ class ResponseFormatter(wiring.Component):
         row_values = Signal.like(self.values, name="row_values")
         m.d.comb += [
             relu.values.eq(self.values),
-            row_values.eq(Mux(self.relu, relu.result, self.values)),
+            row_values.eq(Mux(self.mode.relu, relu.result, self.values)),
             encoder.values.eq(row_values),
             self.response.eq(struct_value(
                 m, response_layout(config), "response",
-                row=self.row, last=self.last, encoded=self.encode, count=encoder.count,
-                bitmap=encoder.bitmap, values=Mux(self.encode, encoder.packed, row_values))),
+                row=self.row, last=self.last, encoded=self.mode.encode, count=encoder.count,
+                bitmap=encoder.bitmap, values=Mux(self.mode.encode, encoder.packed, row_values))),
         ]
         return m

@@ -20,21 +20,23 @@ class SpwmmaTracker(wiring.Component):
 
     * ``open`` (in, 1): hold ``header`` (in, :func:`~dstc.hw.isa.header_layout`) and mark its
       non-empty k-steps pending;
-    * ``retire`` (in, 1): k-step ``k`` had its KSTEP (clear its pending bit);
+    * ``retire`` (in, 1): k-step ``kstep_k`` had its KSTEP (clear its pending bit);
     * ``abort`` (in, 1): another command ended the SpWMMA (nothing stays pending).
 
-    Combinational checks of the KSTEP offered as ``k`` (in, k-step index), ``a_count`` and
-    ``b_count`` (in, the producer's nonzero counts), exactly one of which is high:
+    Combinational checks of the KSTEP offered as ``kstep_k`` (in, k-step index),
+    ``kstep_a_count`` and ``kstep_b_count`` (in, the producer's nonzero counts), exactly one
+    of which is high:
 
     * ``unexpected`` (out): no k-step is pending;
-    * ``order`` (out): ``k`` is not the lowest pending k-step;
-    * ``count_mismatch`` (out): the counts differ from the popcounts of k-step ``k``'s
+    * ``order`` (out): ``kstep_k`` is not the lowest pending k-step;
+    * ``count_mismatch`` (out): the counts differ from the popcounts of k-step ``kstep_k``'s
       bitmaps;
     * ``ok`` (out): none of these.
 
     Also out: ``expecting`` (some k-step is pending), ``a_bitmap``/``b_bitmap`` (k-step
-    ``k``'s A column and B row bitmaps, ``tile_m``/``tile_n`` bits) and ``a_popcount``/
-    ``b_popcount`` (their popcounts, submodules ``a_count``/``b_count``). Latency 0 for the
+    ``kstep_k``'s A column and B row bitmaps, ``tile_m``/``tile_n`` bits) and
+    ``a_popcount``/``b_popcount`` (their popcounts, submodules ``a_count``/``b_count``; no
+    port shares their names: a clash would rename them in the Verilog). Latency 0 for the
     outputs, 1 for the state. Parameter: ``config`` (:class:`~dstc.sim.config.DstcConfig`).
     """
 
@@ -45,9 +47,9 @@ class SpwmmaTracker(wiring.Component):
             "header": In(header_layout(config)),
             "retire": In(1),
             "abort": In(1),
-            "k": In(index_shape(config.k_chunk)),
-            "a_count": In(range(config.tile_m + 1)),
-            "b_count": In(range(config.tile_n + 1)),
+            "kstep_k": In(index_shape(config.k_chunk)),
+            "kstep_a_count": In(range(config.tile_m + 1)),
+            "kstep_b_count": In(range(config.tile_n + 1)),
             "expecting": Out(1),
             "a_bitmap": Out(config.tile_m),
             "b_bitmap": Out(config.tile_n),
@@ -80,18 +82,18 @@ class SpwmmaTracker(wiring.Component):
             with m.If(pending[k]):
                 m.d.comb += expected_k.eq(k)
         m.d.comb += [
-            self.a_bitmap.eq(a_bitmaps[self.k]),
-            self.b_bitmap.eq(b_bitmaps[self.k]),
+            self.a_bitmap.eq(a_bitmaps[self.kstep_k]),
+            self.b_bitmap.eq(b_bitmaps[self.kstep_k]),
             a_count.bitmap.eq(self.a_bitmap),
             b_count.bitmap.eq(self.b_bitmap),
             self.a_popcount.eq(a_count.count),
             self.b_popcount.eq(b_count.count),
             self.expecting.eq(pending.any()),
             self.unexpected.eq(~self.expecting),
-            self.order.eq(~self.unexpected & (self.k != expected_k)),
+            self.order.eq(~self.unexpected & (self.kstep_k != expected_k)),
             self.count_mismatch.eq(~self.unexpected & ~self.order &
-                                   ((self.a_count != a_count.count) |
-                                    (self.b_count != b_count.count))),
+                                   ((self.kstep_a_count != a_count.count) |
+                                    (self.kstep_b_count != b_count.count))),
             self.ok.eq(~self.unexpected & ~self.order & ~self.count_mismatch),
         ]
 
@@ -102,7 +104,7 @@ class SpwmmaTracker(wiring.Component):
                          b_bitmaps.eq(header.b_bitmaps),
                          pending.eq(nonempty)]
         with m.Elif(self.retire):
-            m.d.sync += pending.eq(pending & ~(Const(1, config.k_chunk) << self.k))
+            m.d.sync += pending.eq(pending & ~(Const(1, config.k_chunk) << self.kstep_k))
         with m.Elif(self.abort):
             m.d.sync += pending.eq(0)
         return m

@@ -125,9 +125,9 @@ def test_response_formatter(preset_name, rng):
             relu, encode = int(rng.integers(2)), int(rng.integers(2))
             values = arith.from_bits(raw, accum)
             ctx.set(dut.values, [int(v) for v in (raw if accum.is_float else values)])
-            for name, value in (("row", row), ("last", last), ("relu", relu),
-                                ("encode", encode)):
-                ctx.set(getattr(dut, name), value)
+            ctx.set(dut.row, row)
+            ctx.set(dut.last, last)
+            ctx.set(dut.mode, {"relu": relu, "encode": encode})
             if relu:
                 values = arith.relu(values)
             bitmap = Arithmetic.is_nonzero(values)

@@ -63,7 +63,8 @@ def test_random_sequence_against_model(preset_name, rng):
             choice = rng.random()
             open_, retire, abort = int(choice < 0.1), int(choice < 0.6), int(choice > 0.95)
             ctx.set(dut.header, {"a_bitmaps": header[0], "b_bitmaps": header[1]})
-            for name, value in (("k", k), ("a_count", a_count), ("b_count", b_count),
+            for name, value in (("kstep_k", k), ("kstep_a_count", a_count),
+                                ("kstep_b_count", b_count),
                                 ("open", open_), ("retire", retire), ("abort", abort)):
                 ctx.set(getattr(dut, name), value)
             expected = model.checks(k, a_count, b_count)

@@ -8,12 +8,15 @@ from test_hw_drain_sequencer import raises_on_construction
 
 from dstc.hw.status_registers import StatusRegisters
 
-COUNTERS = {"busy": 1, "work": 12}
+COUNTERS = {"busy": 1, "work": 12, "slots": 1}
+STEPS = {"slots": 8}
+FLAGS = 0b101
 
 
 @pytest.mark.parametrize("counter_width", [4, 48])
 def test_random_sequence_against_model(counter_width, rng):
-    dut = StatusRegisters(error_width=3, counters=COUNTERS, counter_width=counter_width)
+    dut = StatusRegisters(error_width=3, counters=COUNTERS, counter_width=counter_width,
+                          flags=FLAGS, steps=STEPS)
     errors, counts = 0, dict.fromkeys(COUNTERS, 0)
     checked = []
 
@@ -32,9 +35,10 @@ def test_random_sequence_against_model(counter_width, rng):
             for name, value in increments.items():
                 ctx.set(getattr(dut, f"{name}_increment"), value)
             await ctx.tick()
-            errors = (0 if clear else errors) | raised
+            errors = ((0 if clear else errors) | raised) & FLAGS
             for name, value in increments.items():
-                counts[name] = 0 if clear else (counts[name] + value) % (1 << counter_width)
+                added = counts[name] + value * STEPS.get(name, 1)
+                counts[name] = 0 if clear else added % (1 << counter_width)
             checked.append(clear)
         assert ctx.get(dut.errors) == errors
 
@@ -52,6 +56,7 @@ def test_ports_and_properties():
     assert widths == {"clear": 1, "raised": 6, "errors": 6, "a_increment": 1, "a": 48,
                       "b_increment": 8, "b": 48}
     assert dut.counters == {"a": 1, "b": 128} and dut.error_width == 6
+    assert dut.flags == 0b111111 and dut.steps == {"a": 1, "b": 1}
     Simulator(dut)        # elaborates
 
 
@@ -62,6 +67,12 @@ def test_ports_and_properties():
      r"^counters\['a'\]=0: the largest increment must be a positive integer$"),
     (dict(error_width=1, counters={"errors": 1}, counter_width=8),
      r"^counters: name 'errors' clashes with another port$"),
+    (dict(error_width=2, counters={}, counter_width=8, flags=4),
+     r"^flags=4: must be a mask of the 2 error bits$"),
+    (dict(error_width=1, counters={"a": 1}, counter_width=8, steps={"b": 2}),
+     r"^steps: 'b' is not a counter$"),
+    (dict(error_width=1, counters={"a": 1}, counter_width=8, steps={"a": 0}),
+     r"^steps\['a'\]=0: must be a positive integer$"),
 ])
 def test_parameters_are_checked(kwargs, message):
     raises_on_construction(ValueError, message, lambda: StatusRegisters(**kwargs))
