@@ -1,64 +1,47 @@
 """Accumulator tile with gather/scatter-add of one OHMMA's products."""
 
 from amaranth import Array, Cat, Module, Mux, Signal
-from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
 
+from .accumulator_signature import scatter_signature
 from .int_adder import accumulation_adder
-from .shapes import accum_shape, and_or_select, index_shape, product_shape
+from .isa import scatter_layout
+from .shapes import accum_shape, and_or_select
 
-__all__ = ["scatter_layout", "AccumulatorTile"]
-
-
-def scatter_layout(config):
-    """One OHMMA's products and their destinations in the tile.
-
-    Lane ``(r, c)`` holds ``products[r][c]`` for cell ``(rows[r], cols[c])``; it takes part when
-    ``row_valid[r]`` and ``col_valid[c]``. Valid rows must be distinct, and so must valid columns.
-    """
-    return data.StructLayout({
-        "rows": data.ArrayLayout(index_shape(config.tile_m), config.array_rows),
-        "row_valid": config.array_rows,
-        "cols": data.ArrayLayout(index_shape(config.tile_n), config.array_cols),
-        "col_valid": config.array_cols,
-        "products": data.ArrayLayout(
-            data.ArrayLayout(product_shape(config), config.array_cols), config.array_rows),
-    })
+__all__ = ["AccumulatorTile", "scatter_layout"]
 
 
 class AccumulatorTile(wiring.Component):
     """The ``tile_m x tile_n`` accumulator tile in registers, with one adder per lane
     (``adder_<r>_<c>``, :func:`~dstc.hw.int_adder.accumulation_adder`).
 
-    Each cycle does one of (highest priority first):
+    Signature: :func:`~dstc.hw.accumulator_signature.scatter_signature`. Each cycle does one
+    of (highest priority first):
 
     * ``clear``: every cell becomes 0;
     * ``load_en``: row ``load_row`` becomes ``load_data``;
-    * ``scatter_en``: a read-modify-write of the cells named by ``scatter``: each valid lane
-      gathers its cell, adds its product (wrapping integer add, or :class:`Fp32Adder`) and the
-      sum is scattered back. The update is complete at the next clock edge, so back-to-back
-      OHMMAs to the same cell need no forwarding and never stall.
+    * ``scatter_en``: a read-modify-write of the cells named by ``scatter.placement``: each
+      valid lane gathers its cell, adds its product (wrapping integer add, or
+      :class:`~dstc.hw.fp32_adder.Fp32Adder`) and the sum is scattered back. The update is
+      complete at the end of the cycle (:attr:`latency` 0), so back-to-back OHMMAs to the
+      same cell need no forwarding and never stall.
 
     ``read_data`` is row ``read_row`` of the tile as it is now (combinational read).
 
     The scatter network is conflict-free by contract: valid lanes must name distinct rows and
     distinct columns (what the bitmap decoder produces); otherwise the written values are
-    undefined. Parameters: ``config``.
+    undefined. Parameter: ``config`` (:class:`~dstc.sim.config.DstcConfig`).
     """
 
     def __init__(self, config):
         self._config = config
-        row = data.ArrayLayout(accum_shape(config), config.tile_n)
-        super().__init__({
-            "clear": In(1),
-            "load_en": In(1),
-            "load_row": In(index_shape(config.tile_m)),
-            "load_data": In(row),
-            "scatter_en": In(1),
-            "scatter": In(scatter_layout(config)),
-            "read_row": In(index_shape(config.tile_m)),
-            "read_data": Out(row),
-        })
+        super().__init__(scatter_signature(config))
+
+    @property
+    def latency(self):
+        """Cycles between the cycle a scatter is presented and the cycle at whose end the tile
+        holds its sums: 0 (single-cycle gather, add and scatter)."""
+        return 0
 
     @property
     def config(self):
@@ -70,7 +53,7 @@ class AccumulatorTile(wiring.Component):
         rows, cols = config.array_rows, config.array_cols
         acc_shape = accum_shape(config)
         width = acc_shape.width
-        scatter = self.scatter
+        placement, products = self.scatter.placement, self.scatter.products
 
         cells = [[Signal(acc_shape, name=f"cell_{i}_{j}") for j in range(config.tile_n)]
                  for i in range(config.tile_m)]
@@ -81,10 +64,10 @@ class AccumulatorTile(wiring.Component):
         sums = [[Signal(acc_shape, name=f"sum_{r}_{c}") for c in range(cols)] for r in range(rows)]
         for r in range(rows):
             gathered_row = Signal(width * config.tile_n, name=f"gathered_row_{r}")
-            m.d.comb += gathered_row.eq(tile_rows[scatter.rows[r]])
+            m.d.comb += gathered_row.eq(tile_rows[placement.rows[r]])
             for c in range(cols):
-                current = gathered_row.word_select(scatter.cols[c], width)
-                product = scatter.products[r][c]
+                current = gathered_row.word_select(placement.cols[c], width)
+                product = products[r][c]
                 adder = m.submodules[f"adder_{r}_{c}"] = accumulation_adder(config)
                 m.d.comb += [adder.a.eq(current), adder.b.eq(product), sums[r][c].eq(adder.sum)]
 
@@ -95,10 +78,10 @@ class AccumulatorTile(wiring.Component):
                    for c in range(cols)]
         for r in range(rows):
             for i in range(config.tile_m):
-                m.d.comb += row_hit[r][i].eq(scatter.row_valid[r] & (scatter.rows[r] == i))
+                m.d.comb += row_hit[r][i].eq(placement.row_valid[r] & (placement.rows[r] == i))
         for c in range(cols):
             for j in range(config.tile_n):
-                m.d.comb += col_hit[c][j].eq(scatter.col_valid[c] & (scatter.cols[c] == j))
+                m.d.comb += col_hit[c][j].eq(placement.col_valid[c] & (placement.cols[c] == j))
 
         routed = [[Signal(width, name=f"routed_{r}_{j}") for j in range(config.tile_n)]
                   for r in range(rows)]

@@ -21,6 +21,8 @@ class BitmapDecoder(wiring.Component):
     ``lanes <= width``.
     Ports: ``bitmap`` in; ``chunk`` in (``range(width // lanes)``); ``positions`` out (``lanes``
     positions of ``index_shape(width)``); ``valid`` out (``lanes`` bits). Latency 0.
+    Raises :class:`ValueError` if ``width`` or ``lanes`` is not a power of two or
+    ``lanes > width``.
     """
 
     def __init__(self, width, lanes):

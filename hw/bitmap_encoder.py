@@ -21,6 +21,7 @@ class BitmapEncoder(wiring.Component):
     :class:`dstc.sim.config.NumberType`).
     Ports: ``values`` in (``width`` values); ``bitmap`` out; ``packed`` out (``width`` values);
     ``count`` out (``range(width + 1)``). Latency 0.
+    Raises :class:`ValueError` if ``width`` is not a positive integer.
     """
 
     def __init__(self, width, number_type):

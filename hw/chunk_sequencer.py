@@ -1,80 +1,51 @@
 """Chunk sequencer: issues the OHMMA of one k-step, one chunk pair per cycle."""
 
 from amaranth import Module, Mux, Signal
-from amaranth.lib import data, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bitmap_decoder import BitmapDecoder
+from .isa import issue_layout, placement_layout, work_layout
 from .shapes import index_shape, operand_shape, struct_value
 
-__all__ = ["ChunkSequencer", "work_layout", "issue_layout"]
-
-
-def work_layout(config):
-    """One k-step of work.
-
-    ``a_bitmap``/``b_bitmap`` place the condensed ``a_values``/``b_values``; ``a_chunks`` and
-    ``b_chunks`` (>= 1) are how many chunks of ``array_rows``/``array_cols`` they fill. With
-    ``direct`` set, the work is a single OHMMA whose lane positions and valid bits come from
-    ``a_rows``/``a_valid``/``b_cols``/``b_valid`` (values in the first slots) instead of the
-    bitmaps.
-    """
-    operand = operand_shape(config)
-    return data.StructLayout({
-        "a_bitmap": config.tile_m,
-        "b_bitmap": config.tile_n,
-        "a_values": data.ArrayLayout(operand, config.tile_m),
-        "b_values": data.ArrayLayout(operand, config.tile_n),
-        "a_chunks": range(config.a_chunks + 1),
-        "b_chunks": range(config.b_chunks + 1),
-        "direct": 1,
-        "a_rows": data.ArrayLayout(index_shape(config.tile_m), config.array_rows),
-        "a_valid": config.array_rows,
-        "b_cols": data.ArrayLayout(index_shape(config.tile_n), config.array_cols),
-        "b_valid": config.array_cols,
-    })
-
-
-def issue_layout(config):
-    """One issued OHMMA: lane values, their tile positions and valid bits."""
-    operand = operand_shape(config)
-    return data.StructLayout({
-        "a_values": data.ArrayLayout(operand, config.array_rows),
-        "rows": data.ArrayLayout(index_shape(config.tile_m), config.array_rows),
-        "row_valid": config.array_rows,
-        "b_values": data.ArrayLayout(operand, config.array_cols),
-        "cols": data.ArrayLayout(index_shape(config.tile_n), config.array_cols),
-        "col_valid": config.array_cols,
-    })
+__all__ = ["ChunkSequencer"]
 
 
 class ChunkSequencer(wiring.Component):
     """Holds one k-step and issues its chunk pairs, A chunk outer, B chunk inner.
 
-    While ``busy``, every cycle issues chunk pair (i, j): ``issue_valid`` is high and
-    ``issue`` holds chunk i of the A values at their decoded rows and chunk j of the B values
-    at their decoded columns. ``free`` is high when ``load`` may be asserted: when idle, or in
-    the cycle that issues the last pair, so consecutive k-steps issue back to back. A loaded
-    k-step issues from the next cycle.
+    Ports:
 
-    Ports: ``load`` in, ``work`` in (:func:`work_layout`), ``free`` out, ``busy`` out,
-    ``issue_valid`` out, ``issue`` out (:func:`issue_layout`). Parameter: ``config``.
+    * ``work`` (stream in, :func:`~dstc.hw.isa.work_layout`): one k-step. ``work.ready`` is
+      high when idle and in the cycle that issues the last chunk pair, so consecutive
+      k-steps issue back to back; a k-step transferred in cycle ``t`` issues from ``t + 1``.
+    * ``issue`` (stream out, :func:`~dstc.hw.isa.issue_layout`, always ready: the pipeline
+      behind it never stalls): while a k-step is held, ``issue.valid`` is high every cycle and
+      ``issue.payload`` holds chunk pair ``(i, j)``: chunk ``i`` of the A values at their
+      decoded rows and chunk ``j`` of the B values at their decoded columns (for ``direct``
+      work, the first lanes at the given placement).
+
+    A k-step of ``n = a_chunks * b_chunks`` pairs transferred in cycle ``t`` issues in cycles
+    ``t + 1`` to ``t + n`` (:attr:`latency` 1). Parameter: ``config``
+    (:class:`~dstc.sim.config.DstcConfig`); ``a_chunks`` and ``b_chunks`` of the work must be
+    at least 1.
     """
 
     def __init__(self, config):
         self._config = config
         super().__init__({
-            "load": In(1),
-            "work": In(work_layout(config)),
-            "free": Out(1),
-            "busy": Out(1),
-            "issue_valid": Out(1),
-            "issue": Out(issue_layout(config)),
+            "work": In(stream.Signature(work_layout(config))),
+            "issue": Out(stream.Signature(issue_layout(config), always_ready=True)),
         })
 
     @property
     def config(self):
         return self._config
+
+    @property
+    def latency(self):
+        """Cycles from a k-step's transfer to its first issue: 1."""
+        return 1
 
     def elaborate(self, platform):
         m = Module()
@@ -83,6 +54,7 @@ class ChunkSequencer(wiring.Component):
         operand_width = operand_shape(config).width
 
         current = Signal(work_layout(config))
+        busy = Signal()                      # a k-step is held: issue.valid
         a_chunk = Signal(index_shape(config.a_chunks))
         b_chunk = Signal(index_shape(config.b_chunks))
         last = Signal()
@@ -100,31 +72,32 @@ class ChunkSequencer(wiring.Component):
         # while busy, so the selected word is always inside the vector).
         a_lanes = current.a_values.as_value().word_select(a_chunk, rows * operand_width)
         b_lanes = current.b_values.as_value().word_select(b_chunk, cols * operand_width)
-        m.d.comb += self.issue.eq(struct_value(
+        decoded = struct_value(
+            m, placement_layout(config), "decoded",
+            rows=a_decoder.positions, row_valid=a_decoder.valid,
+            cols=b_decoder.positions, col_valid=b_decoder.valid)
+        m.d.comb += self.issue.payload.eq(struct_value(
             m, issue_layout(config), "issue",
             a_values=a_lanes, b_values=b_lanes,
-            rows=Mux(current.direct, current.a_rows, a_decoder.positions),
-            row_valid=Mux(current.direct, current.a_valid, a_decoder.valid),
-            cols=Mux(current.direct, current.b_cols, b_decoder.positions),
-            col_valid=Mux(current.direct, current.b_valid, b_decoder.valid)))
+            placement=Mux(current.direct, current.placement, decoded)))
         m.d.comb += [
-            self.issue_valid.eq(self.busy),
+            self.issue.valid.eq(busy),
             last.eq((a_chunk == current.a_chunks - 1) & (b_chunk == current.b_chunks - 1)),
-            self.free.eq(~self.busy | last),
+            self.work.ready.eq(~busy | last),
         ]
 
-        with m.If(self.busy):
+        with m.If(busy):
             with m.If(b_chunk == current.b_chunks - 1):
                 m.d.sync += [b_chunk.eq(0), a_chunk.eq(a_chunk + 1)]
             with m.Else():
                 m.d.sync += b_chunk.eq(b_chunk + 1)
             with m.If(last):
-                m.d.sync += self.busy.eq(0)
-        with m.If(self.load):
+                m.d.sync += busy.eq(0)
+        with m.If(self.work.valid & self.work.ready):
             m.d.sync += [
-                current.eq(self.work),
+                current.eq(self.work.payload),
                 a_chunk.eq(0),
                 b_chunk.eq(0),
-                self.busy.eq(1),
+                busy.eq(1),
             ]
         return m

@@ -4,7 +4,8 @@ from amaranth import Cat, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..sim.dense_model import DenseGeometry
+from ..sim.isa import DenseGeometry
+from .accumulator_signature import storage_signature
 from .shapes import accum_shape, and_or_select, index_shape
 
 __all__ = ["DenseAccumulator"]
@@ -13,7 +14,7 @@ __all__ = ["DenseAccumulator"]
 class DenseAccumulator(wiring.Component):
     """The ``tile_m x tile_n`` accumulator tile in registers, read and written as aligned
     ``block_rows x block_cols`` blocks (numbered row-major, see
-    :class:`~dstc.sim.dense_model.DenseGeometry`).
+    :class:`~dstc.sim.isa.DenseGeometry`).
 
     * ``block_data`` is block ``block_read`` as it is now (combinational gather);
     * each cycle does one of (highest priority first): ``clear`` (every cell becomes 0),
@@ -23,28 +24,25 @@ class DenseAccumulator(wiring.Component):
 
     Block-aligned access is all a dense core needs: the gather is one ``blocks``-way
     multiplexer and the scatter a decoder, instead of the sparse core's per-lane crossbar.
-    Parameters: ``config``.
+    Signature: :func:`~dstc.hw.accumulator_signature.storage_signature` plus the block ports
+    (``block_read``, ``block_data``, ``write_en``, ``write_block``, ``write_data``; a block is
+    ``block_rows x block_cols`` accumulator values). Parameter: ``config``
+    (:class:`~dstc.sim.config.DstcConfig`); raises :class:`~dstc.sim.config.ConfigError` if
+    it has no dense baseline.
     """
 
     def __init__(self, config):
         self._config = config
         geometry = self._geometry = DenseGeometry.of(config)
-        accum = accum_shape(config)
-        row = data.ArrayLayout(accum, config.tile_n)
-        block = data.ArrayLayout(data.ArrayLayout(accum, geometry.block_cols),
+        block = data.ArrayLayout(data.ArrayLayout(accum_shape(config), geometry.block_cols),
                                  geometry.block_rows)
         super().__init__({
-            "clear": In(1),
-            "load_en": In(1),
-            "load_row": In(index_shape(config.tile_m)),
-            "load_data": In(row),
+            **dict(storage_signature(config).members.items()),
             "block_read": In(index_shape(geometry.blocks)),
             "block_data": Out(block),
             "write_en": In(1),
             "write_block": In(index_shape(geometry.blocks)),
             "write_data": In(block),
-            "read_row": In(index_shape(config.tile_m)),
-            "read_data": Out(row),
         })
 
     @property

@@ -4,9 +4,11 @@ from amaranth import Array, Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..sim.dense_model import DENSE_OPCODES, DOT_LENGTH, DenseGeometry
+from ..sim.isa import DENSE_OPCODES, DOT_LENGTH, DenseGeometry, dense_pipeline_latency
+from .accumulator_signature import drive_storage
 from .dense_accumulator import DenseAccumulator
 from .dot_product_pipeline import DotProductPipeline
+from .drain_sequencer import DrainSequencer
 from .isa import (
     COUNTER_WIDTH,
     ERROR_WIDTH,
@@ -15,7 +17,8 @@ from .isa import (
     dense_command_layout,
     dense_response_layout,
 )
-from .shapes import index_shape
+from .shapes import index_shape, struct_value
+from .status_registers import StatusRegisters
 
 __all__ = ["DenseCore", "DENSE_COUNTERS"]
 
@@ -33,10 +36,15 @@ class DenseCore(wiring.Component):
     CLEAR_STATUS; any other opcode is dropped and sets ``UNKNOWN_OPCODE``. A DENSE beat is
     consumed in place: the core issues one block of cells per cycle straight from the beat
     and accepts it with its last block, so the beat must stay presented until accepted (with
-    ``valid`` low in between, issue pauses). Timing: :class:`~dstc.sim.dense_model.DenseTiming`.
+    ``valid`` low in between, issue pauses). A block issued in cycle ``t`` updates the tile
+    at the end of cycle ``t + dense_pipeline_latency(config)``
+    (:func:`~dstc.sim.isa.dense_pipeline_latency`, the dot-product pipeline's
+    ``RESULT_LATENCY``). Timing: :class:`~dstc.sim.dense_model.DenseTiming`.
 
     Ports: ``cmd``, ``rsp``, ``errors``, ``idle``, and the counters ``cycles_busy`` and
-    ``blocks_issued``. Parameter: ``config``.
+    ``blocks_issued`` (:data:`~dstc.hw.isa.COUNTER_WIDTH` bits each). Parameter: ``config``
+    (:class:`~dstc.sim.config.DstcConfig`); raises :class:`~dstc.sim.config.ConfigError`
+    if it has no dense baseline (see :meth:`~dstc.sim.isa.DenseGeometry.of`).
     """
 
     def __init__(self, config):
@@ -66,23 +74,27 @@ class DenseCore(wiring.Component):
 
         m.submodules.dot_units = dot_units = DotProductPipeline(config)
         m.submodules.accumulator = accumulator = DenseAccumulator(config)
+        m.submodules.drain = drain = DrainSequencer(dense_response_layout(config), config.tile_m)
+        m.submodules.status = status = StatusRegisters(
+            error_width=ERROR_WIDTH, counter_width=COUNTER_WIDTH,
+            flags=ErrorFlag.UNKNOWN_OPCODE, counters={name: 1 for name in DENSE_COUNTERS})
+        assert dot_units.RESULT_LATENCY == dense_pipeline_latency(config)
+        wiring.connect(m, wiring.flipped(self.rsp), drain.rsp)
 
-        cmd, rsp = self.cmd, self.rsp
+        cmd = self.cmd
         opcode, body = cmd.payload.opcode, cmd.payload.body
-
         block = Signal(index_shape(geometry.blocks))
-        draining, drain_row = Signal(), Signal(index_shape(config.tile_m))
 
         # -- command acceptance ---------------------------------------------------------------
         issuing = Signal()
-        m.d.comb += issuing.eq(cmd.valid & (opcode == Opcode.DENSE) & ~draining)
+        m.d.comb += issuing.eq(cmd.valid & (opcode == Opcode.DENSE) & ~drain.busy)
         with m.Switch(opcode):
             with m.Case(Opcode.DENSE):
-                m.d.comb += cmd.ready.eq(~draining & (block == geometry.blocks - 1))
+                m.d.comb += cmd.ready.eq(~drain.busy & (block == geometry.blocks - 1))
             with m.Case(*sorted(DENSE_OPCODES - {Opcode.DENSE})):
-                m.d.comb += cmd.ready.eq(~dot_units.busy & ~draining)
+                m.d.comb += cmd.ready.eq(~dot_units.busy & ~drain.busy)
             with m.Default():
-                m.d.comb += cmd.ready.eq(~draining)
+                m.d.comb += cmd.ready.eq(~drain.busy)
         fire = Signal()
         m.d.comb += fire.eq(cmd.valid & cmd.ready)
 
@@ -111,46 +123,34 @@ class DenseCore(wiring.Component):
         ]
 
         # -- accumulator ----------------------------------------------------------------------
-        load = body.load
+        m.d.comb += drive_storage(accumulator, clear=firing(Opcode.CLEAR),
+                                  load_en=firing(Opcode.LOAD_ROW), load=body.load,
+                                  read_row=drain.row)
         m.d.comb += [
-            accumulator.clear.eq(firing(Opcode.CLEAR)),
-            accumulator.load_en.eq(firing(Opcode.LOAD_ROW)),
-            accumulator.load_row.eq(load.row),
-            accumulator.load_data.eq(load.values),
             accumulator.block_read.eq(dot_units.acc_tag),
             dot_units.acc.eq(accumulator.block_data),
             accumulator.write_en.eq(dot_units.result_valid),
             accumulator.write_block.eq(dot_units.result_tag),
             accumulator.write_data.eq(dot_units.result),
-            accumulator.read_row.eq(drain_row),
         ]
 
         # -- drain: tile row -> response register ---------------------------------------------
-        with m.If(firing(Opcode.DRAIN)):
-            m.d.sync += [draining.eq(1), drain_row.eq(0)]
-        last_row = drain_row == config.tile_m - 1
-        with m.If(draining & (~rsp.valid | rsp.ready)):
-            m.d.sync += [
-                rsp.valid.eq(1),
-                rsp.payload.eq(Cat(drain_row, last_row, accumulator.read_data)),
-                drain_row.eq(drain_row + 1),
-            ]
-            with m.If(last_row):
-                m.d.sync += draining.eq(0)
-        with m.Elif(rsp.ready):
-            m.d.sync += rsp.valid.eq(0)
+        m.d.comb += [
+            drain.start.eq(firing(Opcode.DRAIN)),
+            drain.payload.eq(struct_value(m, dense_response_layout(config), "response",
+                                          row=drain.row, last=drain.last,
+                                          values=accumulator.read_data)),
+        ]
 
         # -- errors, counters, idle -----------------------------------------------------------
         supported = Cat(opcode == op for op in sorted(DENSE_OPCODES)).any()
-        clear_status = firing(Opcode.CLEAR_STATUS)
-        m.d.sync += self.errors.eq(Mux(clear_status, 0, self.errors) |
-                                   Mux(fire & ~supported, ErrorFlag.UNKNOWN_OPCODE, 0))
-        busy = Signal()
-        m.d.comb += busy.eq(fire | issuing | dot_units.busy | draining)
-        increments = {"cycles_busy": busy, "blocks_issued": issuing}
-        for name, increment in increments.items():
-            counter = getattr(self, name)
-            m.d.sync += counter.eq(Mux(clear_status, 0, counter + increment))
-
-        m.d.comb += self.idle.eq(~dot_units.busy & ~draining & ~rsp.valid)
+        m.d.comb += [
+            status.clear.eq(firing(Opcode.CLEAR_STATUS)),
+            status.raised.eq(Mux(fire & ~supported, ErrorFlag.UNKNOWN_OPCODE, 0)),
+            status.cycles_busy_increment.eq(fire | issuing | dot_units.busy | drain.busy),
+            status.blocks_issued_increment.eq(issuing),
+            self.errors.eq(status.errors),
+            [getattr(self, name).eq(getattr(status, name)) for name in DENSE_COUNTERS],
+            self.idle.eq(~dot_units.busy & ~drain.busy & ~self.rsp.valid),
+        ]
         return m

@@ -4,7 +4,7 @@ from amaranth import Cat, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..sim.dense_model import DOT_LENGTH, DenseGeometry
+from ..sim.isa import DOT_LENGTH, DenseGeometry
 from .fp16_multiplier import Fp16Multiplier
 from .int_adder import accumulation_adder
 from .int_multiplier import IntMultiplier

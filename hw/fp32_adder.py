@@ -1,11 +1,12 @@
 """IEEE 754 binary32 adder, round to nearest even."""
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .fp16_multiplier import CANONICAL_NAN32
+from .fp16_multiplier import CANONICAL_NAN32, FP32
 from .leading_zeros import LeadingZeros
+from .shapes import float_layout, struct_value
 
 __all__ = ["Fp32Adder"]
 
@@ -17,25 +18,28 @@ class Fp32Adder(wiring.Component):
     to inf. ``x + (-x)`` is ``+0`` and ``-0 + -0`` is ``-0``. NaN inputs and ``inf + (-inf)``
     give the canonical NaN ``0x7FC00000``.
 
-    Ports: ``a``, ``b`` in (fp32 bits); ``sum`` out (fp32 bits). Latency 0.
+    Ports: ``a``, ``b`` in (fp32 bits, fields :func:`~dstc.hw.shapes.float_layout`); ``sum``
+    out (fp32 bits). Latency 0.
     """
 
     def __init__(self):
-        super().__init__({"a": In(32), "b": In(32), "sum": Out(32)})
+        super().__init__({"a": In(FP32.width), "b": In(FP32.width), "sum": Out(FP32.width)})
 
     def elaborate(self, platform):
         m = Module()
-        a, b = self.a, self.b
+        fp32 = float_layout(FP32)
+        a, b = data.View(fp32, self.a), data.View(fp32, self.b)
+        top = (1 << FP32.exp_bits) - 1          # the exponent of inf and NaN
 
-        # Order the operands by magnitude (exponent, then fraction: the low 31 bits).
+        # Order the operands by magnitude (exponent, then fraction).
         swap = Signal(name="swap")
-        big, small = Signal(32, name="big"), Signal(32, name="small")
+        big, small = Signal(fp32, name="big"), Signal(fp32, name="small")
         m.d.comb += [
-            swap.eq(a[:31] < b[:31]),
-            big.eq(Mux(swap, b, a)),
-            small.eq(Mux(swap, a, b)),
+            swap.eq(Cat(a.fraction, a.exponent) < Cat(b.fraction, b.exponent)),
+            big.eq(Mux(swap, self.b, self.a)),
+            small.eq(Mux(swap, self.a, self.b)),
         ]
-        big_exp, small_exp = big[23:31], small[23:31]
+        big_exp, small_exp = big.exponent, small.exponent
         big_eff = Mux(big_exp.any(), big_exp, 1)
         small_eff = Mux(small_exp.any(), small_exp, 1)
 
@@ -48,8 +52,8 @@ class Fp32Adder(wiring.Component):
         m.d.comb += [
             distance.eq(big_eff - small_eff),
             shift.eq(Mux(distance > 27, 27, distance)),
-            big_ext.eq(Cat(Const(0, 3), big[:23], big_exp.any())),
-            small_full.eq(Cat(Const(0, 3), small[:23], small_exp.any())),
+            big_ext.eq(Cat(Const(0, 3), big.fraction, big_exp.any())),
+            small_full.eq(Cat(Const(0, 3), small.fraction, small_exp.any())),
             aligned.eq(small_full >> shift),
             small_ext.eq(aligned | ((aligned << shift)[:27] != small_full)),
         ]
@@ -57,7 +61,7 @@ class Fp32Adder(wiring.Component):
         subtract = Signal(name="subtract")
         raw = Signal(28, name="raw")
         m.d.comb += [
-            subtract.eq(big[31] ^ small[31]),
+            subtract.eq(big.sign ^ small.sign),
             raw.eq(Mux(subtract, big_ext - small_ext, big_ext + small_ext)),
         ]
 
@@ -80,9 +84,10 @@ class Fp32Adder(wiring.Component):
                 exponent.eq(big_eff - left),
             ]
 
-        # Round to nearest even on guard (bit 2), round (bit 1) and sticky (bit 0); a carry out
-        # of the fraction moves into the exponent field (also from subnormal to normal and from
-        # the largest finite value to inf).
+        # Round to nearest even on guard (bit 2), round (bit 1) and sticky (bit 0). The
+        # rounding adds to exponent and fraction together (``magnitude``: the fields below the
+        # sign), so a carry out of the fraction moves into the exponent (also from subnormal to
+        # normal and from the largest finite value to inf).
         round_up = Signal(name="round_up")
         magnitude = Signal(31, name="magnitude")
         m.d.comb += [
@@ -90,16 +95,18 @@ class Fp32Adder(wiring.Component):
             magnitude.eq(Cat(norm[3:26], Mux(norm[26], exponent[:8], 0)) + round_up),
         ]
 
-        a_nan = (a[23:31] == 0xFF) & a[:23].any()
-        b_nan = (b[23:31] == 0xFF) & b[:23].any()
-        a_inf = (a[23:31] == 0xFF) & ~a[:23].any()
-        b_inf = (b[23:31] == 0xFF) & ~b[:23].any()
-        with m.If(a_nan | b_nan | (a_inf & b_inf & (a[31] ^ b[31]))):
+        a_nan = (a.exponent == top) & a.fraction.any()
+        b_nan = (b.exponent == top) & b.fraction.any()
+        a_inf = (a.exponent == top) & ~a.fraction.any()
+        b_inf = (b.exponent == top) & ~b.fraction.any()
+        infinite = struct_value(m, fp32, "infinite", fraction=0, exponent=top, sign=big.sign)
+        zero = struct_value(m, fp32, "zero", fraction=0, exponent=0, sign=a.sign & b.sign)
+        with m.If(a_nan | b_nan | (a_inf & b_inf & (a.sign ^ b.sign))):
             m.d.comb += self.sum.eq(CANONICAL_NAN32)
-        with m.Elif(a_inf | b_inf | (raw[27] & (exponent >= 0xFF))):
-            m.d.comb += self.sum.eq(Cat(Const(0, 23), Const(0xFF, 8), big[31]))
+        with m.Elif(a_inf | b_inf | (raw[27] & (exponent >= top))):
+            m.d.comb += self.sum.eq(infinite)
         with m.Elif(raw == 0):
-            m.d.comb += self.sum.eq(Cat(Const(0, 31), a[31] & b[31]))
+            m.d.comb += self.sum.eq(zero)
         with m.Else():
-            m.d.comb += self.sum.eq(Cat(magnitude, big[31]))
+            m.d.comb += self.sum.eq(Cat(magnitude, big.sign))
         return m

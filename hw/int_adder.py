@@ -12,6 +12,7 @@ class IntAdder(wiring.Component):
 
     Parameters: ``width`` of the signed operands and sum (>= 2).
     Ports: ``a``, ``b`` in (``signed(width)``); ``sum`` out (``signed(width)``). Latency 0.
+    Raises :class:`ValueError` if ``width`` is not an integer of at least 2.
     """
 
     def __init__(self, width):

@@ -12,7 +12,7 @@ class IntMultiplier(wiring.Component):
 
     Parameters: ``width`` of the signed operands (>= 2).
     Ports: ``a``, ``b`` in (``signed(width)``); ``product`` out (``signed(2 * width)``).
-    Latency 0.
+    Latency 0. Raises :class:`ValueError` if ``width`` is not an integer of at least 2.
     """
 
     def __init__(self, width):

@@ -1,26 +1,47 @@
-"""The core's command and response formats (see docs/isa.md).
+"""Every packed format of both cores (see docs/isa.md): the single definition used by the
+hardware and the testbenches, each a function of the configuration.
 
-One command per beat on the ``cmd`` stream: a 4-bit opcode and a body whose meaning depends
-on it (a union). Drained rows leave on the ``rsp`` stream. The layouts are functions of the
-configuration and are the single definition used by the hardware and the testbenches.
+* The command and response beats: one command per beat on the ``cmd`` stream, a 4-bit
+  opcode and a body whose meaning depends on it (a union); drained rows leave on ``rsp``.
+* The sparse core's internal pipeline formats, all built on one lane placement
+  (:func:`placement_layout`): a k-step of work for the chunk sequencer
+  (:func:`work_layout`), one issued OHMMA (:func:`issue_layout`) and the products with
+  their destinations for the accumulator (:func:`scatter_layout`).
 """
 
 from amaranth.lib import data
 
-from ..sim.dense_model import DOT_LENGTH
-from ..sim.isa import ErrorFlag, Opcode
-from .shapes import accum_shape, index_shape, operand_shape
+from ..sim.isa import DOT_LENGTH, ErrorFlag, Opcode
+from .shapes import accum_shape, index_shape, operand_shape, product_shape
 
-__all__ = ["Opcode", "ErrorFlag", "ERROR_WIDTH", "COUNTER_WIDTH", "command_layout",
-           "response_layout", "kstep_layout", "ohmma_layout", "header_layout", "load_layout",
-           "drain_layout", "DOT_LENGTH", "dense_group_layout", "dense_command_layout",
+__all__ = ["Opcode", "ErrorFlag", "ERROR_WIDTH", "COUNTER_WIDTH", "placement_layout",
+           "command_layout", "response_layout", "kstep_layout", "ohmma_layout",
+           "header_layout", "load_layout", "drain_layout", "work_layout", "issue_layout",
+           "scatter_layout", "dense_group_layout", "dense_command_layout",
            "dense_response_layout"]
 
 #: Width of each performance counter.
 COUNTER_WIDTH = 48
 
 
+#: Width of the ``errors`` output: one sticky bit per :class:`ErrorFlag`.
 ERROR_WIDTH = len(ErrorFlag)
+
+
+def placement_layout(config):
+    """Where the lanes of one OHMMA land in the tile.
+
+    A lane row ``r`` (of ``array_rows``) goes to tile row ``rows[r]`` and takes part when
+    ``row_valid[r]``; a lane column ``c`` (of ``array_cols``) goes to tile column ``cols[c]``
+    and takes part when ``col_valid[c]``. Valid rows must be distinct, and so must valid
+    columns (the OHMMA command checks it; the decoded bitmaps guarantee it).
+    """
+    return data.StructLayout({
+        "rows": data.ArrayLayout(index_shape(config.tile_m), config.array_rows),
+        "row_valid": config.array_rows,
+        "cols": data.ArrayLayout(index_shape(config.tile_n), config.array_cols),
+        "col_valid": config.array_cols,
+    })
 
 
 def header_layout(config):
@@ -45,18 +66,20 @@ def kstep_layout(config):
     })
 
 
-def ohmma_layout(config):
-    """OHMMA body: ``array_rows`` A values with their rows and valid bits, ``array_cols`` B
-    values with their columns and valid bits."""
+def _lanes_layout(config):
+    """``array_rows`` A values and ``array_cols`` B values, with their placement."""
     operand = operand_shape(config)
     return data.StructLayout({
         "a_values": data.ArrayLayout(operand, config.array_rows),
-        "a_rows": data.ArrayLayout(index_shape(config.tile_m), config.array_rows),
-        "a_valid": config.array_rows,
         "b_values": data.ArrayLayout(operand, config.array_cols),
-        "b_cols": data.ArrayLayout(index_shape(config.tile_n), config.array_cols),
-        "b_valid": config.array_cols,
+        "placement": placement_layout(config),
     })
+
+
+def ohmma_layout(config):
+    """OHMMA body: ``a_values`` (``array_rows`` A values), ``b_values`` (``array_cols`` B
+    values) and their ``placement`` (:func:`placement_layout`)."""
+    return _lanes_layout(config)
 
 
 def load_layout(config):
@@ -97,6 +120,48 @@ def response_layout(config):
         "count": range(config.tile_n + 1),
         "bitmap": config.tile_n,
         "values": data.ArrayLayout(accum_shape(config), config.tile_n),
+    })
+
+
+# -- the sparse core's pipeline (hw/chunk_sequencer.py, hw/accumulator.py) ---------------------
+
+def work_layout(config):
+    """One k-step of work for the chunk sequencer.
+
+    ``a_bitmap``/``b_bitmap`` (``tile_m``/``tile_n`` bits) place the condensed
+    ``a_values``/``b_values``; ``a_chunks`` and ``b_chunks`` (>= 1) are how many chunks of
+    ``array_rows``/``array_cols`` they fill. With ``direct`` set, the work is a single OHMMA
+    whose lanes are the first slots of the values, placed by ``placement``
+    (:func:`placement_layout`) instead of the bitmaps.
+    """
+    operand = operand_shape(config)
+    return data.StructLayout({
+        "a_bitmap": config.tile_m,
+        "b_bitmap": config.tile_n,
+        "a_values": data.ArrayLayout(operand, config.tile_m),
+        "b_values": data.ArrayLayout(operand, config.tile_n),
+        "a_chunks": range(config.a_chunks + 1),
+        "b_chunks": range(config.b_chunks + 1),
+        "direct": 1,
+        "placement": placement_layout(config),
+    })
+
+
+def issue_layout(config):
+    """One issued OHMMA: ``a_values``, ``b_values`` and their ``placement`` (the layout of
+    the OHMMA body, :func:`ohmma_layout`)."""
+    return _lanes_layout(config)
+
+
+def scatter_layout(config):
+    """One OHMMA's products and their destinations in the tile: lane ``(r, c)`` holds
+    ``products[r][c]`` (``array_rows x array_cols`` products) for the cell that
+    ``placement`` (:func:`placement_layout`) names; it takes part when both its row and its
+    column are valid."""
+    return data.StructLayout({
+        "placement": placement_layout(config),
+        "products": data.ArrayLayout(
+            data.ArrayLayout(product_shape(config), config.array_cols), config.array_rows),
     })
 
 

@@ -15,6 +15,7 @@ class LeadingZeros(wiring.Component):
 
     Parameters: ``width`` (>= 1).
     Ports: ``value`` in; ``count`` out (``range(width + 1)``); ``normalized`` out. Latency 0.
+    Raises :class:`ValueError` if ``width`` is not a positive integer.
     """
 
     def __init__(self, width):

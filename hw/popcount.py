@@ -12,7 +12,7 @@ class Popcount(wiring.Component):
 
     Parameters: ``width``, the bitmap width (>= 1).
     Ports: ``bitmap`` in (``width`` bits); ``count`` out (``range(width + 1)``).
-    Latency 0.
+    Latency 0. Raises :class:`ValueError` if ``width`` is not a positive integer.
     """
 
     def __init__(self, width):

@@ -15,6 +15,7 @@ class PrefixPopcount(wiring.Component):
     Parameters: ``width``, the bitmap width (>= 1).
     Ports: ``bitmap`` in; ``prefix`` out (``width`` counts of ``range(width + 1)``); ``total``
     out (``range(width + 1)``). Latency 0.
+    Raises :class:`ValueError` if ``width`` is not a positive integer.
     """
 
     def __init__(self, width):

@@ -5,7 +5,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .fp16_multiplier import CANONICAL_NAN32
-from .shapes import number_shape
+from .shapes import float_layout, number_shape
 
 __all__ = ["Relu"]
 
@@ -18,6 +18,7 @@ class Relu(wiring.Component):
 
     Parameters: ``width`` and ``number_type`` (``intN`` or ``fp32``).
     Ports: ``values`` in, ``result`` out (``width`` values each). Latency 0.
+    Raises :class:`ValueError` for a float ``number_type`` other than fp32.
     """
 
     def __init__(self, width, number_type):
@@ -36,7 +37,9 @@ class Relu(wiring.Component):
             result = Signal(bits, name=f"result{i}")
             negative = value[bits - 1]
             if self._number_type.is_float:
-                nan = (value[23:31] == 0xFF) & value[:23].any()
+                fields = data.View(float_layout(self._number_type), value)
+                nan = (fields.exponent == (1 << self._number_type.exp_bits) - 1) & \
+                    fields.fraction.any()
                 m.d.comb += result.eq(Mux(nan, CANONICAL_NAN32, Mux(negative, 0, value)))
             else:
                 m.d.comb += result.eq(Mux(negative, 0, value))

@@ -1,9 +1,10 @@
 """Amaranth shapes of the configuration's number types (one place, used by every block)."""
 
 from amaranth import Cat, Mux, Signal, signed, unsigned
+from amaranth.lib import data
 
-__all__ = ["number_shape", "operand_shape", "product_shape", "accum_shape", "index_shape",
-           "struct_value", "and_or_select"]
+__all__ = ["number_shape", "float_layout", "operand_shape", "product_shape", "accum_shape",
+           "index_shape", "struct_value", "and_or_select"]
 
 
 def number_shape(number_type):
@@ -11,6 +12,19 @@ def number_shape(number_type):
     if number_type.is_float:
         return unsigned(number_type.width)
     return signed(number_type.width)
+
+
+def float_layout(number_type):
+    """The fields of an IEEE 754 binary format :class:`~dstc.sim.config.NumberType`:
+    ``fraction`` (``frac_bits``, low bits), ``exponent`` (``exp_bits``, biased) and ``sign``
+    (1, top bit); ``width`` bits in all. Raises :class:`ValueError` for an integer type."""
+    if not number_type.is_float:
+        raise ValueError(f"number_type={number_type.name!r}: not a float type")
+    return data.StructLayout({
+        "fraction": number_type.frac_bits,
+        "exponent": number_type.exp_bits,
+        "sign": 1,
+    })
 
 
 def operand_shape(config):
@@ -29,7 +43,8 @@ def accum_shape(config):
 
 
 def index_shape(size):
-    """Shape of a position in ``range(size)`` (at least one bit)."""
+    """Shape of a position in ``range(size)``: ``unsigned(ceil(log2(size)))``, at least one
+    bit (``size`` >= 1)."""
     return unsigned(max(1, (size - 1).bit_length()))
 
 
@@ -37,7 +52,10 @@ def struct_value(m, layout, prefix, **fields):
     """A value laid out as the struct ``layout`` from ``fields`` (one per layout field), to
     drive a struct-shaped signal with a single assignment: Icarus slows down badly on
     vectors assembled from many part-select assignments. Each field goes through a signal
-    named ``<prefix>_<field>`` (readable in waveforms, sized by the layout)."""
+    named ``<prefix>_<field>`` (readable in waveforms, sized by the layout). Returns a
+    ``Value`` of ``layout.size`` bits; raises :class:`KeyError` for a layout field missing
+    from ``fields`` and :class:`ValueError` for a field not in the layout or a layout whose
+    fields are not contiguous (a union)."""
     parts, offset = [], 0
     for name, field in sorted(layout, key=lambda item: item[1].offset):
         if field.offset != offset:

@@ -7,7 +7,6 @@ quantities (chunk counts, product type, dense throughput) are properties, never 
 
 import dataclasses
 import json
-import math
 import re
 
 __all__ = ["ConfigError", "NumberType", "DstcConfig", "PRESETS", "preset"]
@@ -173,16 +172,6 @@ class DstcConfig:
     def dense_tile_issues(self):
         """Issue cycles of a dense ``tile_m x tile_n x k_chunk`` tile at full throughput."""
         return self.k_chunk * self.max_ohmma_per_kstep
-
-    @property
-    def row_index_width(self):
-        """Bits of a row position inside the tile (at least 1)."""
-        return max(1, math.ceil(math.log2(self.tile_m)))
-
-    @property
-    def col_index_width(self):
-        """Bits of a column position inside the tile (at least 1)."""
-        return max(1, math.ceil(math.log2(self.tile_n)))
 
     # -- serialisation ------------------------------------------------------------------------
 

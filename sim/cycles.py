@@ -5,8 +5,8 @@ A k-step with ``a`` nonzeros in its A column and ``b`` in its B row issues
 side issues none and costs nothing. A SpWMMA additionally spends
 :data:`SPWMMA_FIXED_CYCLES` on its bitmap header, so in a back-to-back command stream a tile
 occupies the core for ``sum(issues) + SPWMMA_FIXED_CYCLES`` cycles. Products reach the
-accumulator :data:`PIPELINE_LATENCY` cycles after their issue cycle; this latency is paid once
-before a drain, not per tile.
+accumulator :func:`~dstc.sim.isa.pipeline_latency` cycles after their issue cycle; this
+latency is paid once before a drain, not per tile.
 
 :class:`CoreTiming` applies the core's acceptance rules to a whole command sequence; the RTL
 tests assert, command by command, that the core accepts every command in the cycle it
@@ -16,23 +16,13 @@ predicts.
 import numpy as np
 
 from .golden import kstep_issues
-from .isa import Opcode
+from .isa import ISSUE_OPCODES, TILE_OPCODES, Opcode, pipeline_latency
 
-__all__ = ["SPWMMA_FIXED_CYCLES", "PIPELINE_LATENCY", "ISSUE_OPCODES", "TILE_OPCODES",
-           "CoreTiming", "tile_issue_cycles", "spwmma_cycles", "dense_tile_cycles",
-           "gemm_issue_cycles"]
+__all__ = ["SPWMMA_FIXED_CYCLES", "CoreTiming", "tile_issue_cycles", "spwmma_cycles",
+           "dense_tile_cycles", "gemm_issue_cycles"]
 
 #: Cycles a SpWMMA spends besides issuing: the cycle its bitmap header is accepted.
 SPWMMA_FIXED_CYCLES = 1
-
-#: Cycles from an OHMMA's issue cycle to the accumulator update (multiply, then accumulate).
-PIPELINE_LATENCY = 2
-
-#: Commands accepted once the sequencer is free (in the cycle that issues the last chunk
-#: pair of the current k-step at the earliest).
-ISSUE_OPCODES = frozenset({Opcode.KSTEP, Opcode.DENSE, Opcode.OHMMA, Opcode.SPWMMA})
-#: Commands accepted once the pipeline is empty.
-TILE_OPCODES = frozenset({Opcode.CLEAR, Opcode.LOAD_ROW, Opcode.DRAIN, Opcode.CLEAR_STATUS})
 
 
 class CoreTiming:
@@ -42,10 +32,11 @@ class CoreTiming:
     Rules (one command per cycle at most; ``issue_last`` is the cycle of the last OHMMA issued
     so far, ``drain_end`` the cycle in which the last drain loaded its last row):
 
-    * :data:`ISSUE_OPCODES` wait for the sequencer: no earlier than ``issue_last``; one
-      accepted in cycle ``t`` issues its ``n`` OHMMA in cycles ``t + 1`` to ``t + n``;
-    * :data:`TILE_OPCODES` wait for the pipeline to empty: no earlier than
-      ``issue_last + 1 + PIPELINE_LATENCY``;
+    * :data:`~dstc.sim.isa.ISSUE_OPCODES` wait for the sequencer: no earlier than
+      ``issue_last``; one accepted in cycle ``t`` issues its ``n`` OHMMA in cycles ``t + 1``
+      to ``t + n``;
+    * :data:`~dstc.sim.isa.TILE_OPCODES` wait for the pipeline to empty: no earlier than
+      ``issue_last + 1 + latency`` (``latency``: :func:`~dstc.sim.isa.pipeline_latency`);
     * nothing is accepted while a drain runs: a DRAIN accepted in cycle ``t`` loads row ``r``
       into the response register in cycle ``t + 1 + r``, so ``drain_end = t + tile_m``.
 
@@ -54,6 +45,7 @@ class CoreTiming:
 
     def __init__(self, config):
         self.config = config
+        self.latency = pipeline_latency(config)
         self.accepted = -1
         self.issue_last = -10
         self.drain_end = -1
@@ -66,12 +58,12 @@ class CoreTiming:
         if opcode in ISSUE_OPCODES:
             cycle = max(cycle, self.issue_last)
         elif opcode in TILE_OPCODES:
-            cycle = max(cycle, self.issue_last + 1 + PIPELINE_LATENCY)
+            cycle = max(cycle, self.issue_last + 1 + self.latency)
         self.accepted = cycle
         last_busy = cycle
         if issues:
             self.issue_last = cycle + issues
-            last_busy = self.issue_last + PIPELINE_LATENCY
+            last_busy = self.issue_last + self.latency
         if opcode == Opcode.DRAIN:
             self.drain_end = cycle + self.config.tile_m
             last_busy = self.drain_end
@@ -91,7 +83,7 @@ class CoreTiming:
     def finish_cycle(self):
         """Cycles until everything accepted so far has completed: the last accumulator update
         and the hand-over of the last drained row (taken the cycle after it is loaded)."""
-        return max(self.accepted + 1, self.issue_last + 1 + PIPELINE_LATENCY,
+        return max(self.accepted + 1, self.issue_last + 1 + self.latency,
                    self.drain_end + 2)
 
 

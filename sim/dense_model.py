@@ -20,75 +20,16 @@ import dataclasses
 import numpy as np
 
 from .arith import Arithmetic
-from .config import ConfigError
-from .isa import ErrorFlag, Opcode
+from .isa import (
+    DENSE_OPCODES,
+    DOT_LENGTH,
+    DenseGeometry,
+    ErrorFlag,
+    Opcode,
+    dense_pipeline_latency,
+)
 
-__all__ = ["DOT_LENGTH", "DENSE_PIPELINE_LATENCY", "DENSE_OPCODES", "DenseGeometry",
-           "DenseResponse", "DenseTiming", "DenseCoreModel"]
-
-#: Products summed by one dot-product unit (a Volta tensor core's 4-element dot products).
-DOT_LENGTH = 4
-
-#: Cycles from a block's issue cycle to its accumulator update: operand register, multiply
-#: register, then one fp32/integer addition per pipeline stage (``DOT_LENGTH`` stages).
-DENSE_PIPELINE_LATENCY = 1 + DOT_LENGTH
-
-#: Commands the dense baseline executes; any other opcode sets ``UNKNOWN_OPCODE``.
-DENSE_OPCODES = frozenset({Opcode.CLEAR, Opcode.LOAD_ROW, Opcode.DENSE, Opcode.DRAIN,
-                           Opcode.CLEAR_STATUS})
-
-
-@dataclasses.dataclass(frozen=True)
-class DenseGeometry:
-    """How the dense baseline of ``config`` covers the tile.
-
-    ``cells = macs / DOT_LENGTH`` dot-product units form a ``block_rows x block_cols`` block
-    (``block_rows`` the largest power of two not above ``sqrt(cells)``); the tile holds
-    ``blocks`` such blocks, issued row-major; a DENSE command covers ``DOT_LENGTH`` k-steps.
-    """
-
-    block_rows: int
-    block_cols: int
-    blocks_per_row: int
-    blocks: int
-    groups_per_tile: int
-
-    @classmethod
-    def of(cls, config):
-        if config.macs % DOT_LENGTH:
-            raise ConfigError(
-                f"array_rows*array_cols={config.macs}: the dense baseline needs a multiple of "
-                f"the dot length {DOT_LENGTH}")
-        if config.k_chunk % DOT_LENGTH:
-            raise ConfigError(
-                f"k_chunk={config.k_chunk}: the dense baseline needs a multiple of the dot "
-                f"length {DOT_LENGTH}")
-        cells = config.macs // DOT_LENGTH
-        block_rows = 1 << ((cells.bit_length() - 1) // 2)
-        block_cols = cells // block_rows
-        if block_rows > config.tile_m or block_cols > config.tile_n:
-            raise ConfigError(
-                f"array_rows*array_cols={config.macs}: the dense baseline's {block_rows}x"
-                f"{block_cols} block of dot-product units does not fit the "
-                f"{config.tile_m}x{config.tile_n} tile")
-        blocks_per_row = config.tile_n // block_cols
-        blocks = (config.tile_m // block_rows) * blocks_per_row
-        # Holds because macs <= tile_m * tile_n; the pipeline relies on it: a block's next
-        # accumulator read comes after its previous write (see DENSE_PIPELINE_LATENCY).
-        assert blocks >= DOT_LENGTH, blocks
-        return cls(block_rows=block_rows, block_cols=block_cols, blocks_per_row=blocks_per_row,
-                   blocks=blocks,
-                   groups_per_tile=config.k_chunk // DOT_LENGTH)
-
-    @property
-    def tile_cycles(self):
-        """Issue cycles of a dense ``tile_m x tile_n x k_chunk`` tile."""
-        return self.groups_per_tile * self.blocks
-
-    def block_origin(self, block):
-        """Top-left (row, column) of block number ``block`` (row-major)."""
-        return ((block // self.blocks_per_row) * self.block_rows,
-                (block % self.blocks_per_row) * self.block_cols)
+__all__ = ["DenseResponse", "DenseTiming", "DenseCoreModel"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -111,7 +52,7 @@ class DenseTiming:
       the previous command's acceptance (and after ``drain_end``); it is accepted in the
       cycle of its last block (the core reads the operands in place from the command beat);
     * CLEAR, LOAD_ROW, DRAIN and CLEAR_STATUS wait for the pipeline to empty: no earlier
-      than ``issue_last + 1 + DENSE_PIPELINE_LATENCY``;
+      than ``issue_last + 1 + latency`` (``latency``: :func:`~dstc.sim.isa.dense_pipeline_latency`);
     * nothing is accepted while a drain runs: a DRAIN accepted in cycle ``t`` loads row ``r``
       in cycle ``t + 1 + r``, so ``drain_end = t + tile_m``;
     * any other opcode is accepted (and dropped) at once.
@@ -122,6 +63,7 @@ class DenseTiming:
     def __init__(self, config):
         self.config = config
         self.blocks = DenseGeometry.of(config).blocks
+        self.latency = dense_pipeline_latency(config)
         self.accepted = -1
         self.issue_last = -10
         self.drain_end = -1
@@ -135,9 +77,9 @@ class DenseTiming:
         if opcode == Opcode.DENSE:
             cycle = start + self.blocks - 1
             self.issue_last = cycle
-            last_busy = cycle + DENSE_PIPELINE_LATENCY
+            last_busy = cycle + self.latency
         elif opcode in DENSE_OPCODES:
-            cycle = max(start, self.issue_last + 1 + DENSE_PIPELINE_LATENCY)
+            cycle = max(start, self.issue_last + 1 + self.latency)
             first_busy = last_busy = cycle
         else:
             cycle = start
@@ -157,7 +99,7 @@ class DenseTiming:
     @property
     def finish_cycle(self):
         """Cycles until everything accepted so far has completed."""
-        return max(self.accepted + 1, self.issue_last + 1 + DENSE_PIPELINE_LATENCY,
+        return max(self.accepted + 1, self.issue_last + 1 + self.latency,
                    self.drain_end + 2)
 
 

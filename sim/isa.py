@@ -1,8 +1,9 @@
-"""Commands of the DSTC core, as Python values, and the programs that compute with them.
+"""The specification of both cores' interfaces, as Python values (numpy only).
 
-The bit layout of each command is defined once, in ``dstc.hw.isa``; this module holds the
-opcodes, the error flags and plain-value commands, so that the golden model and the program
-builders stay numpy-only. docs/isa.md documents the interface.
+The bit layout of each command is defined once, in ``dstc.hw.isa``; this module holds what
+the hardware, the golden and cycle models and the program builders share: the opcodes and
+their groups, the error flags, the pipeline latencies, the dense baseline's geometry and the
+plain-value commands. docs/isa.md documents the interface.
 """
 
 import dataclasses
@@ -11,10 +12,13 @@ import enum
 import numpy as np
 
 from .bitmap import BitmapTile
+from .config import ConfigError
 
-__all__ = ["Opcode", "ErrorFlag", "Clear", "LoadRow", "Spwmma", "Kstep", "Dense", "DenseGroup",
-           "Ohmma", "Drain", "ClearStatus", "RawCommand", "Response", "tile_commands",
-           "dense_tile_commands", "dense_group_commands"]
+__all__ = ["Opcode", "ErrorFlag", "ISSUE_OPCODES", "TILE_OPCODES", "DENSE_OPCODES",
+           "pipeline_latency", "DOT_LENGTH", "DenseGeometry", "dense_pipeline_latency", "Clear",
+           "LoadRow", "Spwmma", "Kstep", "Dense", "DenseGroup", "Ohmma", "Drain", "ClearStatus",
+           "RawCommand", "Response", "tile_commands", "dense_tile_commands",
+           "dense_group_commands"]
 
 
 class Opcode(enum.IntEnum):
@@ -39,6 +43,98 @@ class ErrorFlag(enum.IntFlag):
     COUNT_MISMATCH = 1 << 3    #: KSTEP counts differ from its bitmaps' popcounts; dropped
     SPWMMA_ABORTED = 1 << 4    #: another command arrived while k-steps were still expected
     OHMMA_CONFLICT = 1 << 5    #: OHMMA lanes name a row or a column twice; dropped
+
+
+#: Sparse-core commands accepted once the chunk sequencer is free (in the cycle that issues
+#: the last chunk pair of the current k-step at the earliest).
+ISSUE_OPCODES = frozenset({Opcode.KSTEP, Opcode.DENSE, Opcode.OHMMA, Opcode.SPWMMA})
+#: Sparse-core commands accepted once the pipeline is empty.
+TILE_OPCODES = frozenset({Opcode.CLEAR, Opcode.LOAD_ROW, Opcode.DRAIN, Opcode.CLEAR_STATUS})
+#: Commands the dense baseline executes; any other opcode sets ``UNKNOWN_OPCODE``.
+DENSE_OPCODES = frozenset({Opcode.CLEAR, Opcode.LOAD_ROW, Opcode.DENSE, Opcode.DRAIN,
+                           Opcode.CLEAR_STATUS})
+
+
+def pipeline_latency(config):
+    """Cycles from an OHMMA's issue cycle to the end of the cycle in which the sparse core's
+    accumulator tile holds its products: one cycle registers the operands into the
+    multiplier array, one registers the products into the accumulator, which scatter-adds
+    them in that cycle. ``config`` is a :class:`~dstc.sim.config.DstcConfig`; returns an int
+    (2 for every configuration today)."""
+    del config                      # the one accumulator today adds in the cycle it receives
+    return 2
+
+
+#: Products summed by one dot-product unit of the dense baseline (a Volta tensor core's
+#: 4-element dot products).
+DOT_LENGTH = 4
+
+
+def dense_pipeline_latency(config):
+    """Cycles from a dense-baseline block's issue cycle to its accumulator update: the
+    operand register, then one multiply-add per pipeline stage (``DOT_LENGTH`` stages).
+    ``config`` is a :class:`~dstc.sim.config.DstcConfig`; returns an int."""
+    del config
+    return 1 + DOT_LENGTH
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseGeometry:
+    """How the dense baseline of a configuration covers the tile.
+
+    ``macs / DOT_LENGTH`` dot-product units form a ``block_rows x block_cols`` block
+    (``block_rows`` the largest power of two not above the square root of their number); the
+    ``tile_m x tile_n`` tile holds ``blocks`` such blocks (``blocks_per_row`` per block row),
+    issued row-major; a DENSE command covers ``DOT_LENGTH`` k-steps, ``groups_per_tile`` of
+    them a ``k_chunk`` tile.
+    """
+
+    block_rows: int
+    block_cols: int
+    blocks_per_row: int
+    blocks: int
+    groups_per_tile: int
+
+    @classmethod
+    def of(cls, config):
+        """The geometry of ``config``'s dense baseline.
+
+        Raises :class:`~dstc.sim.config.ConfigError` if ``macs`` or ``k_chunk`` is not a
+        multiple of ``DOT_LENGTH`` or if the block does not fit the tile.
+        """
+        if config.macs % DOT_LENGTH:
+            raise ConfigError(
+                f"array_rows*array_cols={config.macs}: the dense baseline needs a multiple of "
+                f"the dot length {DOT_LENGTH}")
+        if config.k_chunk % DOT_LENGTH:
+            raise ConfigError(
+                f"k_chunk={config.k_chunk}: the dense baseline needs a multiple of the dot "
+                f"length {DOT_LENGTH}")
+        cells = config.macs // DOT_LENGTH
+        block_rows = 1 << ((cells.bit_length() - 1) // 2)
+        block_cols = cells // block_rows
+        if block_rows > config.tile_m or block_cols > config.tile_n:
+            raise ConfigError(
+                f"array_rows*array_cols={config.macs}: the dense baseline's {block_rows}x"
+                f"{block_cols} block of dot-product units does not fit the "
+                f"{config.tile_m}x{config.tile_n} tile")
+        blocks_per_row = config.tile_n // block_cols
+        blocks = (config.tile_m // block_rows) * blocks_per_row
+        # Holds because macs <= tile_m * tile_n; the pipeline relies on it: a block's next
+        # accumulator read comes after its previous write (see dense_pipeline_latency).
+        assert blocks >= DOT_LENGTH, blocks
+        return cls(block_rows=block_rows, block_cols=block_cols, blocks_per_row=blocks_per_row,
+                   blocks=blocks, groups_per_tile=config.k_chunk // DOT_LENGTH)
+
+    @property
+    def tile_cycles(self):
+        """Issue cycles of a dense ``tile_m x tile_n x k_chunk`` tile."""
+        return self.groups_per_tile * self.blocks
+
+    def block_origin(self, block):
+        """Top-left ``(row, column)`` of block number ``block`` (row-major)."""
+        return ((block // self.blocks_per_row) * self.block_rows,
+                (block % self.blocks_per_row) * self.block_cols)
 
 
 @dataclasses.dataclass(frozen=True)

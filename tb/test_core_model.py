@@ -19,7 +19,14 @@ from dstc.sim.bitmap import encode_vectors
 from dstc.sim.config import preset
 from dstc.sim.core_model import CoreModel
 from dstc.sim.golden import dense_reference, spgemm, spwmma
-from dstc.sim.isa import Clear, Dense, Drain, dense_tile_commands, tile_commands
+from dstc.sim.isa import (
+    Clear,
+    Dense,
+    Drain,
+    dense_tile_commands,
+    pipeline_latency,
+    tile_commands,
+)
 from dstc.sim.program import dense_gemm_cycles, gemm_program, sparse_gemm_cycles
 
 
@@ -80,7 +87,7 @@ def test_timing_rules():
     assert first == header + 1                        # the first KSTEP follows its header
     assert accept[3] - accept[2] == config.max_ohmma_per_kstep   # then one per k-step's issues
     issue_last = last + config.max_ohmma_per_kstep
-    assert drain == issue_last + 1 + cycles.PIPELINE_LATENCY
+    assert drain == issue_last + 1 + pipeline_latency(config)
     assert model.finish_cycle == drain + config.tile_m + 2
     assert model.all_counters["cycles_busy"] == model.finish_cycle - 1 - accept[0]
 

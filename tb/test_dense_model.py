@@ -10,20 +10,18 @@ from dstc.gen.wire import DenseCommandEncoder
 from dstc.sim.arith import Arithmetic
 from dstc.sim.config import ConfigError, DstcConfig, preset
 from dstc.sim.core_model import CoreModel
-from dstc.sim.dense_model import (
-    DENSE_PIPELINE_LATENCY,
-    DOT_LENGTH,
-    DenseCoreModel,
-    DenseGeometry,
-)
+from dstc.sim.dense_model import DenseCoreModel
 from dstc.sim.golden import dense_reference
 from dstc.sim.isa import (
+    DOT_LENGTH,
     Clear,
+    DenseGeometry,
     Drain,
     LoadRow,
     Opcode,
     RawCommand,
     dense_group_commands,
+    dense_pipeline_latency,
     dense_tile_commands,
 )
 
@@ -98,11 +96,11 @@ def test_timing_rules():
     clear, g1, g2, clear2, drain, raw, g3 = cycles
     assert clear == 0
     assert g1 == blocks and g2 == g1 + blocks               # one block per cycle, in place
-    assert clear2 == g2 + 1 + DENSE_PIPELINE_LATENCY        # waits for the pipeline
+    assert clear2 == g2 + 1 + dense_pipeline_latency(config)        # waits for the pipeline
     assert drain == clear2 + 1
     assert raw == drain + config.tile_m + 1                 # nothing during a drain
     assert g3 == raw + blocks
-    assert model.finish_cycle == g3 + 1 + DENSE_PIPELINE_LATENCY
+    assert model.finish_cycle == g3 + 1 + dense_pipeline_latency(config)
     assert model.errors == 1                                 # the unknown opcode
     assert model.counters["blocks_issued"] == 3 * blocks
 

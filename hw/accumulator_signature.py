@@ -1,0 +1,66 @@
+"""The contracts every accumulator tile implements: its storage ports and, for the sparse
+core, the scatter-add of one OHMMA."""
+
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .isa import scatter_layout
+from .shapes import accum_shape, index_shape
+
+__all__ = ["storage_signature", "scatter_signature", "drive_storage"]
+
+
+def storage_signature(config):
+    """Ports of the ``tile_m x tile_n`` accumulator tile shared by every accumulator (as seen
+    from the accumulator, flat so that port names stay ``clear``, ``load_en``, ...):
+
+    * ``clear`` (in, 1): every cell becomes 0 at the end of the cycle (highest priority);
+    * ``load_en`` (in, 1), ``load_row`` (in, a row index), ``load_data`` (in, ``tile_n``
+      accumulator values): row ``load_row`` becomes ``load_data`` (next priority);
+    * ``read_row`` (in, a row index), ``read_data`` (out, ``tile_n`` accumulator values):
+      row ``read_row`` of the tile as it is now (combinational; used by the drain).
+
+    ``config`` is a :class:`~dstc.sim.config.DstcConfig`; returns a ``wiring.Signature``.
+    """
+    row = data.ArrayLayout(accum_shape(config), config.tile_n)
+    return wiring.Signature({
+        "clear": In(1),
+        "load_en": In(1),
+        "load_row": In(index_shape(config.tile_m)),
+        "load_data": In(row),
+        "read_row": In(index_shape(config.tile_m)),
+        "read_data": Out(row),
+    })
+
+
+def scatter_signature(config):
+    """Ports of a sparse-core accumulator: :func:`storage_signature` plus ``scatter_en``
+    (in, 1) and ``scatter`` (in, :func:`~dstc.hw.isa.scatter_layout`): add one OHMMA's
+    products to the cells its placement names (lowest priority, after ``clear`` and
+    ``load_en``).
+
+    An accumulator variant is a ``wiring.Component`` with this signature and a ``latency``
+    property (cycles between the cycle a scatter is presented and the cycle at whose end the
+    tile holds its sums). ``config`` is a :class:`~dstc.sim.config.DstcConfig`; returns a
+    ``wiring.Signature``.
+    """
+    return wiring.Signature({
+        **dict(storage_signature(config).members.items()),
+        "scatter_en": In(1),
+        "scatter": In(scatter_layout(config)),
+    })
+
+
+def drive_storage(storage, *, clear, load_en, load, read_row):
+    """The statements that drive the inputs of an accumulator's storage ports
+    (:func:`storage_signature`), as both cores do: ``clear`` and ``load_en`` (1-bit values:
+    a CLEAR, a LOAD_ROW accepted this cycle), ``load`` (a
+    :func:`~dstc.hw.isa.load_layout` view: the LOAD_ROW body) and ``read_row`` (the row the
+    drain reads). Returns a list for ``m.d.comb``."""
+    return [
+        storage.clear.eq(clear),
+        storage.load_en.eq(load_en),
+        storage.load_row.eq(load.row),
+        storage.load_data.eq(load.values),
+        storage.read_row.eq(read_row),
+    ]

@@ -1,0 +1,47 @@
+"""Checks of an OHMMA command's lane placement."""
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .distinct_check import DistinctCheck
+from .isa import placement_layout
+
+__all__ = ["PlacementCheck"]
+
+
+class PlacementCheck(wiring.Component):
+    """Whether a lane placement may be scattered into the tile (combinational).
+
+    ``conflict`` (out) is high when two valid lane rows name the same tile row, or two valid
+    lane columns the same tile column (the accumulator's scatter is conflict-free only
+    without); ``empty`` (out) is high when no lane row or no lane column is valid (the OHMMA
+    would add nothing). Port ``placement`` in (:func:`~dstc.hw.isa.placement_layout`);
+    submodules ``row_check`` and ``col_check`` (:class:`~dstc.hw.distinct_check.DistinctCheck`).
+    Latency 0. Parameter: ``config`` (:class:`~dstc.sim.config.DstcConfig`).
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "placement": In(placement_layout(config)),
+            "conflict": Out(1),
+            "empty": Out(1),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    def elaborate(self, platform):
+        m = Module()
+        config, placement = self._config, self.placement
+        m.submodules.row_check = row_check = DistinctCheck(config.array_rows, config.tile_m)
+        m.submodules.col_check = col_check = DistinctCheck(config.array_cols, config.tile_n)
+        m.d.comb += [
+            row_check.indices.eq(placement.rows), row_check.valid.eq(placement.row_valid),
+            col_check.indices.eq(placement.cols), col_check.valid.eq(placement.col_valid),
+            self.conflict.eq(row_check.conflict | col_check.conflict),
+            self.empty.eq(~placement.row_valid.any() | ~placement.col_valid.any()),
+        ]
+        return m
