@@ -187,22 +187,26 @@ class Arithmetic:
     # -- operations ---------------------------------------------------------------------------
 
     def multiply(self, a, b):
-        """Exact elementwise product (broadcasting), in the accumulator's numpy type."""
+        """Exact elementwise product (broadcasting), in the accumulator's numpy type. ``a`` and
+        ``b`` must already be operand values (:meth:`operands`): this is the inner loop of the
+        models and converts without checks."""
         if self.is_float:
             with np.errstate(invalid="ignore", over="ignore"):
                 return _canonical(np.asarray(a, np.float32) * np.asarray(b, np.float32))
         return np.asarray(a, np.int64) * np.asarray(b, np.int64)
 
     def add(self, acc, product):
-        """One accumulation step ``acc + product`` (fp32 RNE, or wrapping integer add)."""
+        """One accumulation step ``acc + product`` (fp32 RNE, or wrapping integer add), on
+        accumulator values and products from :meth:`multiply` (not checked: inner loop)."""
         if self.is_float:
             with np.errstate(invalid="ignore", over="ignore"):
                 return _canonical(np.asarray(acc, np.float32) + np.asarray(product, np.float32))
         return wrap(np.asarray(acc, np.int64) + np.asarray(product, np.int64), self.accum.width)
 
     def relu(self, values):
-        """ReLU on accumulator values: ``x`` if ``x > 0``, NaN stays (canonical) NaN, else +0."""
-        values = np.asarray(values, self.accum_dtype)
+        """ReLU on accumulator values: ``x`` if ``x > 0``, NaN stays (canonical) NaN, else +0.
+        ``values`` are converted as :meth:`accumulators` does (and refused as it refuses)."""
+        values = self.accumulators(values, "values")
         if self.is_float:
             keep = (values > 0) | np.isnan(values)
             return _canonical(np.where(keep, values, np.float32(0.0)))
@@ -212,10 +216,10 @@ class Arithmetic:
     def is_nonzero(values):
         """Bitmap predicate: ``+0`` and ``-0`` are zero; everything else (NaN too) is not."""
         values = np.asarray(values)
-        if values.dtype.kind == "f":
+        if values.dtype in (np.float16, np.float32):
             magnitude = float_bits(values) & (0x7FFF if values.dtype == np.float16 else 0x7FFFFFFF)
             return magnitude != 0
-        return values != 0
+        return values != 0          # other floats too: -0 == 0, NaN != 0
 
 
 def _to_float(values, number_type, dtype, name):

@@ -185,3 +185,19 @@ def test_integer_accumulators_beyond_range_are_refused():
         arith.accumulators(big, "c")
     with pytest.raises(OperandError, match=r"^c: int64 values must be integers, not object$"):
         arith.accumulators(np.array([1 << 70], dtype=object), "c")
+
+
+def test_zero_test_and_relu_keep_their_values():
+    """``is_nonzero`` of a float64 array (was: viewed as twice as many 32-bit words) and ReLU of
+    values the accumulator cannot hold (was: silently cast)."""
+    values = np.array([0.0, -0.0, np.nan, 1e-300, -2.0])
+    assert Arithmetic.is_nonzero(values).tolist() == [False, False, True, True, True]
+    assert Arithmetic.is_nonzero(values.astype(np.float16)).tolist() == [
+        False, False, True, False, True]
+    arith = Arithmetic(preset("small"))
+    assert arith.relu(np.array([-3, 0, 5])).tolist() == [0, 0, 5]
+    with pytest.raises(OperandError, match=r"^values: int16 values must be integers, not "
+                                           r"float64$"):
+        arith.relu(np.array([2.5]))
+    with pytest.raises(OperandError, match=r"^values: 40000 is out of range; int16"):
+        arith.relu(np.array([40000]))
