@@ -108,8 +108,13 @@ class EncodedOperand:
         return self.coarse.shape
 
     def tile_vectors(self, index):
-        """The ``k_chunk x width`` vectors of tile ``index`` (zeros for an empty tile)."""
-        tile = self.tiles.get(tuple(index))
+        """The ``k_chunk x width`` vectors of tile ``index`` (zeros for an empty tile). Raises
+        :class:`OperandError` for an index outside the grid (it would read as an empty tile)."""
+        index = tuple(index)
+        if len(index) != 2 or not all(0 <= i < g for i, g in zip(index, self.grid, strict=True)):
+            raise OperandError(f"index={index!r}: must be a tile of the {self.grid[0]}x"
+                               f"{self.grid[1]} grid")
+        tile = self.tiles.get(index)
         if tile is not None:
             return tile.dense()
         rows, cols = self.tile_shape

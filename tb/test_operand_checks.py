@@ -178,6 +178,13 @@ def test_inconsistent_encodings_are_refused():
         check_operand(a, "A", SMALL, "a")
 
 
+def test_tile_vectors_outside_the_grid_are_refused():
+    encoded = encode_a(_ones((12, 6)), SMALL)                 # grid 2 x 2
+    assert encoded.tile_vectors((1, 1)).shape == (4, 8)
+    with pytest.raises(OperandError, match=r"^index=\(2, 0\): must be a tile of the 2x2 grid$"):
+        encoded.tile_vectors((2, 0))
+
+
 def test_encode_operand_converts_dense_and_checks_encoded():
     dense = encode_operand([[1, 2], [3, 0]], "A", SMALL, "x")
     assert dense.dtype == np.int64 and dense.decode().tolist() == [[1, 2], [3, 0]]
