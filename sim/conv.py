@@ -15,7 +15,9 @@ lowered in the bitmap format as B (``K x P``, :func:`~dstc.sim.im2col.lower`), s
   dense-mode, dense-baseline and 2:4 structured-sparse cycles, as a :class:`ConvCycles`.
 
 Bad input raises :class:`~dstc.sim.conv_shape.ConvError` (a ``ValueError``) naming the argument,
-the value and the rule.
+the value and the rule; values or encodings that do not fit the configuration (out of the
+operand range, non-integers for ``intN``, finite values beyond fp16, an activation encoded or
+lowered for other tiles) raise :class:`~dstc.sim.bitmap.OperandError` (a ``ValueError`` too).
 """
 
 import dataclasses
@@ -24,13 +26,15 @@ import numbers
 import numpy as np
 
 from .arith import Arithmetic
-from .bitmap import encode_a
+from .bitmap import OperandError, check_operand, encode_a
 from .conv_shape import ConvError, ConvShape
 from .gemm_cycles import (
     dense_baseline_cycles,
     dense_mode_cycles,
     gemm_cycles,
+    speedup,
     structured_24_cycles,
+    utilisation,
 )
 from .golden import dense_reference, spgemm
 from .im2col import ActivationBitmap, LoweredActivation, encode_activation, im2col, lower
@@ -57,8 +61,21 @@ def _activation(activation, config, arith):
     return encode_activation(activation, config, arith)
 
 
+def _lowered(lowered, config):
+    """``lowered`` checked: a :class:`LoweredActivation` built for ``config``'s B tiles."""
+    if not isinstance(lowered, LoweredActivation):
+        raise ConvError(f"lowered: must be a LoweredActivation (dstc.sim.im2col.lower), not "
+                        f"{type(lowered).__name__}")
+    want = (config.k_chunk, config.tile_n)
+    if tuple(lowered.tile_shape) != want:
+        got = "x".join(str(size) for size in lowered.tile_shape)
+        raise OperandError(f"lowered: lowered for tile {got} (k_chunk x tile_n), the "
+                           f"configuration needs {want[0]}x{want[1]}")
+    return lowered
+
+
 def _weights(weights, arith):
-    weights = arith.operands(weights)
+    weights = arith.operands(weights, "weights")
     if weights.ndim != 4:
         raise ConvError(f"weights shape {weights.shape}: must be 4-D (F, C, R, S)")
     return weights
@@ -67,7 +84,7 @@ def _weights(weights, arith):
 def _bias(bias, shape, arith):
     if bias is None:
         return None
-    bias = arith.accumulators(bias)
+    bias = arith.accumulators(bias, "bias")
     if bias.shape != (shape.filters,):
         raise ConvError(f"bias shape {bias.shape}: must be ({shape.filters},), one per filter")
     return np.repeat(bias[:, None], shape.pixels, axis=1)
@@ -83,7 +100,8 @@ def conv2d(weights, activation, config, stride=1, padding=0, dilation=1, bias=No
     (default none: the tile starts cleared). Returns a :class:`ConvResult` whose ``output``
     (``F x OH x OW``) is bit-exact with the core. Raises
     :class:`~dstc.sim.conv_shape.ConvError` for shapes that do not agree or bad strides,
-    padding or dilation, and ``ValueError`` for integer values out of the operand range.
+    padding or dilation, and :class:`~dstc.sim.bitmap.OperandError` for values the operand or
+    accumulator type cannot hold or an activation encoded for another configuration.
     """
     arith = arith or Arithmetic(config)
     weights = _weights(weights, arith)
@@ -106,8 +124,11 @@ def conv_reference(weights, activation, config, stride=1, padding=0, dilation=1,
     as :func:`conv2d`; returns the ``F x OH x OW`` array."""
     arith = arith or Arithmetic(config)
     weights = _weights(weights, arith)
-    x = activation.decode() if isinstance(activation, ActivationBitmap) else arith.operands(
-        activation)
+    if isinstance(activation, ActivationBitmap):
+        check_operand(activation.operand, "B", config, "activation")
+        x = activation.decode()
+    else:
+        x = arith.operands(activation, "activation")
     if x.ndim != 3:
         raise ConvError(f"activation shape {x.shape}: must be 3-D (C, H, W)")
     shape = ConvShape.of(weights.shape, x.shape, stride, padding, dilation)
@@ -123,11 +144,14 @@ def tile_operands(weights, lowered, config, tile_row, tile_column, arith=None):
     the last tile column). Their product is the output's filters ``tile_row*tile_m ...`` at
     pixels ``tile_column*tile_n ...`` (``D = F x OH*OW``), bit for bit. Raises
     :class:`~dstc.sim.conv_shape.ConvError` for weights that do not match the layer or a tile
-    index out of range."""
+    index out of range, and :class:`~dstc.sim.bitmap.OperandError` for weight values the
+    operand type cannot hold or a ``lowered`` built for another configuration's tiles or
+    operand type."""
     arith = arith or Arithmetic(config)
-    if not isinstance(lowered, LoweredActivation):
-        raise ConvError(f"lowered: must be a LoweredActivation (dstc.sim.im2col.lower), not "
-                        f"{type(lowered).__name__}")
+    lowered = _lowered(lowered, config)
+    if lowered.values.dtype != arith.operand_dtype:
+        raise OperandError(f"lowered: holds {lowered.values.dtype} values, the configuration's "
+                           f"{config.operand_type} operands are {arith.operand_dtype}")
     weights = _weights(weights, arith)
     shape = lowered.shape
     if weights.shape != shape.weight_shape:
@@ -155,11 +179,11 @@ class ConvCycles:
     dense_mode_cycles: int         #: the same core in dense mode
     dense_baseline_cycles: int     #: the iso-MAC Volta-style dense core
     structured_24_cycles: int      #: an NVIDIA-style 2:4 sparse core (weights 2:4, B dense)
-    speedup: float                 #: dense_mode_cycles / cycles
-    speedup_vs_baseline: float     #: dense_baseline_cycles / cycles
+    speedup: float                 #: dense_mode_cycles / cycles (inf at 0 cycles)
+    speedup_vs_baseline: float     #: dense_baseline_cycles / cycles (inf at 0 cycles)
     ideal_speedup: float           #: 1 / (density_weights * density_lowered) (inf at 0)
     speedup_24: float              #: dense_baseline_cycles / structured_24_cycles
-    utilisation: float             #: useful MACs / (cycles * macs)
+    utilisation: float             #: useful MACs / (cycles * macs) (0.0 at 0 cycles)
     useful_macs: int               #: products of two nonzeros
     ohmma: int                     #: OHMMA issued
     tiles_issued: int              #: SpWMMA issued
@@ -175,11 +199,10 @@ def conv_cycles(weights, lowered, config, cost=None, with_c=False):
     (default: the core's chunk cost); ``with_c``: the output tiles start from a bias loaded
     with ``tile_m`` LOAD_ROW (else one CLEAR). Returns a :class:`ConvCycles`; its ``cycles``
     equal the command-level model of the layer's GEMM. Raises
-    :class:`~dstc.sim.conv_shape.ConvError` when the weights do not match the layer.
+    :class:`~dstc.sim.conv_shape.ConvError` when the weights do not match the layer, and
+    :class:`~dstc.sim.bitmap.OperandError` for a ``lowered`` built for other tiles.
     """
-    if not isinstance(lowered, LoweredActivation):
-        raise ConvError(f"lowered: must be a LoweredActivation (dstc.sim.im2col.lower), not "
-                        f"{type(lowered).__name__}")
+    lowered = _lowered(lowered, config)
     shape = lowered.shape
     weights = np.asarray(weights)
     if weights.shape != shape.weight_shape:
@@ -198,10 +221,11 @@ def conv_cycles(weights, lowered, config, cost=None, with_c=False):
         shape=shape, gemm_shape=gemm_shape, density_weights=density_a,
         density_lowered=density_b, cycles=fast.cycles, dense_mode_cycles=dense_mode,
         dense_baseline_cycles=baseline, structured_24_cycles=structured,
-        speedup=dense_mode / fast.cycles, speedup_vs_baseline=baseline / fast.cycles,
+        speedup=speedup(dense_mode, fast.cycles),
+        speedup_vs_baseline=speedup(baseline, fast.cycles),
         ideal_speedup=1 / product if product else float("inf"),
         speedup_24=baseline / structured,
-        utilisation=fast.useful_macs / (fast.cycles * config.macs),
+        utilisation=utilisation(fast.useful_macs, fast.cycles, config.macs),
         useful_macs=fast.useful_macs, ohmma=fast.ohmma, tiles_issued=fast.tiles_issued,
         tiles_skipped=fast.tiles_skipped)
 

@@ -16,7 +16,8 @@ has at least one tile pair ``kt`` with both coarse bits set (``P > 0`` such pair
 * the DRAIN is accepted, then sends ``tile_m`` rows; the next tile starts one cycle later.
 
 So a tile occupies ``S0 + P + I + tail + 1 + tile_m`` cycles (``I``: its OHMMA issue cycles)
-and the GEMM ``sum over tiles + 1`` (the hand-over of the last row). Skipped tiles cost nothing.
+and the GEMM ``sum over tiles + 1`` (the hand-over of the last row). Skipped tiles cost nothing;
+a GEMM whose tiles are all skipped sends no command and takes 0 cycles.
 
 The cost of a k-step is the caller's :class:`KstepCost`; the default :class:`ChunkCost` is the
 core's ``ceil(nnzA / array_rows) * ceil(nnzB / array_cols)``. Dense-mode cycles (the same core,
@@ -33,12 +34,12 @@ import math
 
 import numpy as np
 
-from .cycles import PIPELINE_LATENCY, SPWMMA_FIXED_CYCLES, CoreTiming
+from .cycles import PIPELINE_LATENCY, SPWMMA_FIXED_CYCLES
 from .dense_model import DENSE_PIPELINE_LATENCY, DOT_LENGTH, DenseGeometry, DenseTiming
 
 __all__ = ["KstepCost", "ChunkCost", "LaneClassCost", "GemmCycles", "gemm_cycles", "class_counts",
            "dense_mode_cycles", "dense_baseline_cycles", "dense_baseline_program_cycles",
-           "STRUCTURED_24_SPEEDUP", "structured_24_cycles"]
+           "STRUCTURED_24_SPEEDUP", "structured_24_cycles", "speedup", "utilisation"]
 
 # Elements of one (tile rows x k tiles x n tiles) block of per-pair arrays processed at once:
 # bounds the peak memory whatever the shape (about 100 MB of temporaries).
@@ -150,7 +151,7 @@ class LaneClassCost(KstepCost):
 class GemmCycles:
     """What :func:`gemm_cycles` finds; every count equals the command-level program's."""
 
-    cycles: int            #: CoreTiming's finish cycle of the whole program
+    cycles: int            #: cycles of the whole program (0 when no command is sent)
     tiles_issued: int      #: SpWMMA sent (tile pairs with both coarse bits set)
     tiles_skipped: int     #: tile pairs skipped by the coarse bitmaps
     output_tiles: int      #: output tiles drained (with at least one issued pair)
@@ -274,10 +275,8 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
         drained += int(live.sum())
         ohmma += int(tile_issues.sum())
     if drained:
-        cycles += 1
-    else:
-        # Nothing is sent: the command-level model's finish cycle of an empty program.
-        cycles = CoreTiming(config).finish_cycle
+        cycles += 1      # the hand-over of the last drained row
+    # else: nothing is sent, the core stays idle: 0 cycles (what the RTL measures).
     return GemmCycles(cycles=cycles, tiles_issued=issued, tiles_skipped=gm * gn * gk - issued,
                       output_tiles=drained, ksteps=ksteps,
                       commands=drained * (start + 1) + issued + ksteps, ohmma=ohmma,
@@ -371,3 +370,27 @@ def structured_24_cycles(shape, config, with_c=False):
     m, n, k = _check_shape(shape)
     compressed = math.ceil(k / 4) * 4 // STRUCTURED_24_SPEEDUP
     return dense_baseline_cycles((m, n, compressed), config, with_c=with_c)
+
+
+def speedup(baseline_cycles, cycles):
+    """``baseline_cycles / cycles`` as a float: how many times faster than a baseline a GEMM
+    of ``cycles`` runs. A GEMM that sends no command takes 0 cycles: its speedup is ``inf``
+    (as the ideal speedup of an all-zero operand is). Raises ``ValueError`` for negative
+    cycle counts."""
+    if baseline_cycles < 0 or cycles < 0:
+        raise ValueError(f"cycles {baseline_cycles} and {cycles}: must not be negative")
+    return baseline_cycles / cycles if cycles else math.inf
+
+
+def utilisation(useful_macs, cycles, macs):
+    """Useful MACs per multiplier-cycle: ``useful_macs / (cycles * macs)``, 0.0 for a GEMM of
+    0 cycles (no multiplier-cycle, no useful MAC). Raises ``ValueError`` for negative counts
+    or useful MACs without cycles."""
+    if useful_macs < 0 or cycles < 0 or macs < 1:
+        raise ValueError(f"useful_macs={useful_macs}, cycles={cycles}, macs={macs}: counts "
+                         f"must not be negative and macs must be positive")
+    if not cycles:
+        if useful_macs:
+            raise ValueError(f"useful_macs={useful_macs} in 0 cycles: impossible")
+        return 0.0
+    return useful_macs / (cycles * macs)

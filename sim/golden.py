@@ -22,7 +22,7 @@ import dataclasses
 import numpy as np
 
 from .arith import Arithmetic
-from .bitmap import EncodedOperand, encode_a, encode_b
+from .bitmap import OperandError, check_tile, encode_operand
 
 __all__ = ["Ohmma", "TileStats", "kstep_ohmmas", "ohmma", "spwmma", "SpgemmResult", "spgemm",
            "dense_reference"]
@@ -80,7 +80,24 @@ def kstep_ohmmas(a_positions, a_values, b_positions, b_values, config):
 
 
 def ohmma(acc, op, arith):
-    """Apply one OHMMA to the accumulator tile ``acc``; returns the new tile."""
+    """Apply one OHMMA to the accumulator tile ``acc`` (``tile_m x tile_n`` accumulator
+    values); returns the new tile. Raises ``ValueError`` when two valid lanes target the same
+    row or column, and :class:`~sim.bitmap.OperandError` for lanes that are not
+    ``array_rows`` / ``array_cols`` long or valid positions outside the tile."""
+    config = arith.config
+    for side, lanes, positions, valid, values, limit, limit_name in (
+            ("a", config.array_rows, op.a_rows, op.a_valid, op.a_values, config.tile_m, "tile_m"),
+            ("b", config.array_cols, op.b_cols, op.b_valid, op.b_values, config.tile_n,
+             "tile_n")):
+        for field, array in (("positions", positions), ("valid", valid), ("values", values)):
+            if np.shape(array) != (lanes,):
+                raise OperandError(f"{side} {field}: {np.shape(array)} lanes, the array has "
+                                   f"{lanes}")
+        used = np.asarray(positions)[np.asarray(valid, dtype=bool)]
+        if used.size and (used.min() < 0 or used.max() >= limit):
+            bad = int(used.min()) if used.min() < 0 else int(used.max())
+            raise OperandError(f"{side} positions: {bad} is outside the tile; positions lie in "
+                               f"[0, {limit}) ({limit_name})")
     rows = op.a_rows[op.a_valid]
     cols = op.b_cols[op.b_valid]
     if len(set(rows.tolist())) != rows.size or len(set(cols.tolist())) != cols.size:
@@ -103,12 +120,24 @@ def spwmma(acc, a_tile, b_tile, config, arith=None):
 
     Equal, bit for bit, to applying :func:`kstep_ohmmas` k-step by k-step (tested); done here a
     k-step at a time because each cell receives at most one product per k-step.
-    Returns ``(new_acc, TileStats)``.
+    ``acc``: ``tile_m x tile_n`` accumulator values; ``a_tile``: bitmaps ``k_chunk x tile_m``;
+    ``b_tile``: bitmaps ``k_chunk x tile_n``. Returns ``(new_acc, TileStats)``. Raises
+    :class:`~sim.bitmap.OperandError` for a tile of another shape or with values the operand
+    type cannot hold (:func:`~sim.bitmap.check_tile`), or an accumulator tile of another shape
+    or out of range.
     """
     arith = arith or Arithmetic(config)
-    acc = np.array(acc, dtype=arith.accum_dtype)
+    check_tile(a_tile, "A", config, "a_tile")
+    check_tile(b_tile, "B", config, "b_tile")
+    acc = arith.accumulators(acc, "acc")
     if acc.shape != (config.tile_m, config.tile_n):
-        raise ValueError(f"accumulator tile must be {config.tile_m}x{config.tile_n}")
+        raise OperandError(f"acc: shape {acc.shape}, the accumulator tile is "
+                           f"{config.tile_m}x{config.tile_n} (tile_m x tile_n)")
+    return _spwmma(acc.copy(), a_tile, b_tile, config, arith)
+
+
+def _spwmma(acc, a_tile, b_tile, config, arith):
+    """:func:`spwmma` on checked tiles, updating ``acc`` (accumulator dtype) in place."""
     stats = TileStats()
     for k in range(config.k_chunk):
         rows, a_vals = a_tile.vector(k)
@@ -132,23 +161,20 @@ class SpgemmResult:
     tiles_skipped: int
 
 
-def _as_encoded(matrix, role, config, arith):
-    if isinstance(matrix, EncodedOperand):
-        return matrix
-    values = arith.operands(matrix)
-    return encode_a(values, config) if role == "A" else encode_b(values, config)
-
-
 def spgemm(a, b, config, c=None, arith=None):
     """``D = C + A @ B`` through SpWMMA tiles, skipping empty tile pairs (two-level skipping).
 
-    ``a`` and ``b`` are dense operand matrices or :class:`~sim.bitmap.EncodedOperand`; ``c``
-    (default zeros) is in accumulator values. Tiles are visited output tile by output tile, k
-    tiles in order, so every cell accumulates in k order.
+    ``a`` (``M x K``) and ``b`` (``K x N``) are dense operand matrices (converted by
+    :meth:`~sim.arith.Arithmetic.operands`) or :class:`~sim.bitmap.EncodedOperand` (checked
+    against ``config`` by :func:`~sim.bitmap.check_operand`); ``c`` (``M x N``, default zeros)
+    is in accumulator values. Tiles are visited output tile by output tile, k tiles in order,
+    so every cell accumulates in k order. Returns a :class:`SpgemmResult`. Raises
+    :class:`~sim.bitmap.OperandError` for operands or C that do not fit the configuration
+    (shape, tile shape, role, dtype, range) and ``ValueError`` when the shapes disagree.
     """
     arith = arith or Arithmetic(config)
-    enc_a = _as_encoded(a, "A", config, arith)
-    enc_b = _as_encoded(b, "B", config, arith)
+    enc_a = encode_operand(a, "A", config, "a")
+    enc_b = encode_operand(b, "B", config, "b")
     (m, k_a), (k_b, n) = enc_a.shape, enc_b.shape
     if k_a != k_b:
         raise ValueError(f"inner dimensions differ: A is {m}x{k_a}, B is {k_b}x{n}")
@@ -157,9 +183,9 @@ def spgemm(a, b, config, c=None, arith=None):
     tm, tn = config.tile_m, config.tile_n
     d = np.zeros((grid_m * tm, grid_n * tn), dtype=arith.accum_dtype)
     if c is not None:
-        c = arith.accumulators(c)
+        c = arith.accumulators(c, "c")
         if c.shape != (m, n):
-            raise ValueError(f"C must be {m}x{n}, not {c.shape[0]}x{c.shape[1]}")
+            raise OperandError(f"c: shape {c.shape}, C must be {m}x{n} (M x N)")
         d[:m, :n] = c
     stats, issued, skipped = TileStats(), 0, 0
     for i in range(grid_m):
@@ -169,8 +195,8 @@ def spgemm(a, b, config, c=None, arith=None):
                 if not (enc_a.coarse[i, kt] and enc_b.coarse[kt, j]):
                     skipped += 1
                     continue
-                acc, tile_stats = spwmma(acc, enc_a.tiles[(i, kt)], enc_b.tiles[(kt, j)],
-                                         config, arith)
+                acc, tile_stats = _spwmma(acc, enc_a.tiles[(i, kt)], enc_b.tiles[(kt, j)],
+                                          config, arith)
                 stats += tile_stats
                 issued += 1
             d[i * tm:(i + 1) * tm, j * tn:(j + 1) * tn] = acc
@@ -183,11 +209,21 @@ def dense_reference(a, b, config, c=None, arith=None):
     Integers: exact, wrapped to the accumulator width. Floats: each product rounded to fp32
     (exact for fp16) and added in k order with fp32 round-to-nearest-even, the order the sparse
     core uses, so the two agree bit for bit except where skipped zeros matter (see module doc).
+    ``a`` (``M x K``), ``b`` (``K x N``): dense operand values; ``c``: ``M x N`` accumulator
+    values. Returns the ``M x N`` result; raises :class:`~sim.bitmap.OperandError` as
+    :func:`spgemm` does.
     """
     arith = arith or Arithmetic(config)
-    a, b = arith.operands(a), arith.operands(b)
-    d = (np.zeros((a.shape[0], b.shape[1]), dtype=arith.accum_dtype) if c is None
-         else arith.accumulators(c).copy())
+    a, b = arith.operands(a, "a"), arith.operands(b, "b")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise OperandError(f"a, b: shapes {a.shape} and {b.shape}; A must be M x K and B K x N")
+    d = np.zeros((a.shape[0], b.shape[1]), dtype=arith.accum_dtype)
+    if c is not None:
+        c = arith.accumulators(c, "c")
+        if c.shape != d.shape:
+            raise OperandError(f"c: shape {c.shape}, C must be {d.shape[0]}x{d.shape[1]} "
+                               f"(M x N)")
+        d = c.copy()
     if not arith.is_float:
         return arith.add(d, a @ b)
     for k in range(a.shape[1]):

@@ -39,7 +39,7 @@ import dataclasses
 import numpy as np
 
 from .arith import Arithmetic
-from .bitmap import BitmapTile, EncodedOperand, encode_b
+from .bitmap import BitmapTile, EncodedOperand, check_operand, encode_b
 from .conv_shape import ConvError, ConvShape
 
 __all__ = ["ActivationBitmap", "encode_activation", "im2col", "LoweringCost",
@@ -128,10 +128,11 @@ class ActivationBitmap:
 def encode_activation(x, config, arith=None):
     """Encode a dense activation ``x`` (``C x H x W``) as an :class:`ActivationBitmap` with the
     configuration's B tiles (``k_chunk`` channels x ``tile_n`` pixels). Values are converted
-    to operand values (integers out of range raise ``ValueError``); raises :class:`ConvError`
-    when ``x`` is not 3-D."""
+    to operand values (:meth:`~dstc.sim.arith.Arithmetic.operands`: values the operand type
+    cannot hold raise :class:`~dstc.sim.bitmap.OperandError`, a ``ValueError``); raises
+    :class:`ConvError` when ``x`` is not 3-D."""
     arith = arith or Arithmetic(config)
-    x = arith.operands(x)
+    x = arith.operands(x, "activation")
     if x.ndim != 3:
         raise ConvError(f"activation shape {x.shape}: must be 3-D (C, H, W)")
     channels, height, width = x.shape
@@ -335,7 +336,9 @@ def lower(activation, shape, config):
     tile_n``). Returns a :class:`LoweredActivation`, whose :meth:`~LoweredActivation.to_encoded`
     equals ``encode_b(im2col(activation.decode(), shape), config)`` bit for bit. Raises
     :class:`ConvError` when the activation is not an :class:`ActivationBitmap` or its shape is
-    not the layer's, or its values are not the configuration's operand type.
+    not the layer's, or its values are not the configuration's operand type, and
+    :class:`~dstc.sim.bitmap.OperandError` when its encoding does not fit the configuration
+    (tile shape, coarse bitmap, padding, value range: :func:`~dstc.sim.bitmap.check_operand`).
     """
     if not isinstance(activation, ActivationBitmap):
         raise ConvError(f"activation: must be an ActivationBitmap (encode_activation), not "
@@ -350,6 +353,7 @@ def lower(activation, shape, config):
         raise ConvError(f"activation dtype {activation.operand.dtype}: the configuration's "
                         f"{config.operand_type} operands are held as {dtype} "
                         f"(encode it with encode_activation and this configuration)")
+    check_operand(activation.operand, "B", config, "activation")
     (ph, pw), (sh, sw), (dh, dw) = shape.padding, shape.stride, shape.dilation
     _, height, _ = shape.input_shape
     rows, cols = shape.kernel

@@ -7,12 +7,14 @@ its result is C (or zero) and :meth:`GemmProgram.assemble` fills it in directly.
 """
 
 import dataclasses
+import numbers
 
 import numpy as np
 
-from .arith import Arithmetic
-from .bitmap import encode_a, encode_b
+from .arith import Arithmetic, OperandError
+from .bitmap import encode_operand
 from .cycles import CoreTiming
+from .gemm_cycles import _check_shape
 from .golden import kstep_issues
 from .isa import Clear, Drain, LoadRow, Opcode, tile_commands
 
@@ -34,7 +36,9 @@ class GemmProgram:
     tiles_skipped: int        #: tile pairs skipped by the coarse bitmaps
 
     def assemble(self, responses):
-        """The ``M x N`` result from the drained rows (in accumulator values)."""
+        """The ``M x N`` result (accumulator values) from the drained rows: ``tile_m``
+        :class:`~sim.isa.Response` per DRAIN, in order. Raises ``ValueError`` for another
+        number of rows, a row index outside the tile or a row of another width."""
         config = self.config
         arith = Arithmetic(config)
         m, n, _ = self.shape
@@ -50,7 +54,10 @@ class GemmProgram:
                              f"{len(self.drained_tiles) * tm}")
         for index, (i, j) in enumerate(self.drained_tiles):
             for row in responses[index * tm:(index + 1) * tm]:
-                values = row.values
+                values = np.asarray(row.values)
+                if not 0 <= row.row < tm or values.shape != (tn,):
+                    raise ValueError(f"response row {row.row} with {values.shape} values: a "
+                                     f"drained row has an index in [0, {tm}) and {tn} values")
                 if row.encoded:
                     values = np.zeros_like(values)
                     values[row.bitmap] = row.values[:row.count]
@@ -71,17 +78,23 @@ def _start(config, c, i, j):
 def gemm_program(a, b, config, c=None, relu=False, encode=False):
     """The program of ``D = C + A @ B`` (then ReLU if ``relu``) on the core.
 
-    ``a`` and ``b`` are dense operands or :class:`~sim.bitmap.EncodedOperand`; ``c`` is
-    optional accumulator values. Drains use ``encode`` to return rows bitmap-encoded.
+    ``a`` (``M x K``) and ``b`` (``K x N``) are dense operands (converted by
+    :meth:`~sim.arith.Arithmetic.operands`) or :class:`~sim.bitmap.EncodedOperand` (checked
+    against ``config`` by :func:`~sim.bitmap.check_operand`); ``c`` is optional ``M x N``
+    accumulator values. Drains use ``encode`` to return rows bitmap-encoded. Returns a
+    :class:`GemmProgram`. Raises :class:`~sim.bitmap.OperandError` for operands or C that do
+    not fit the configuration and ``ValueError`` when the inner dimensions differ.
     """
     arith = Arithmetic(config)
-    enc_a = a if hasattr(a, "coarse") else encode_a(arith.operands(a), config)
-    enc_b = b if hasattr(b, "coarse") else encode_b(arith.operands(b), config)
+    enc_a = encode_operand(a, "A", config, "a")
+    enc_b = encode_operand(b, "B", config, "b")
     (m, k), (k_b, n) = enc_a.shape, enc_b.shape
     if k != k_b:
         raise ValueError(f"inner dimensions differ: A is {m}x{k}, B is {k_b}x{n}")
     if c is not None:
-        c = arith.accumulators(c)
+        c = arith.accumulators(c, "c")
+        if c.shape != (m, n):
+            raise OperandError(f"c: shape {c.shape}, C must be {m}x{n} (M x N)")
     grid_m, grid_k = enc_a.grid
     grid_n = enc_b.grid[1]
     commands, drained, issued, skipped = [], [], 0, 0
@@ -104,7 +117,12 @@ def gemm_program(a, b, config, c=None, relu=False, encode=False):
 
 
 def sparse_gemm_cycles(program):
-    """Cycles of a :class:`GemmProgram` on the core, from its bitmaps only (no values)."""
+    """Cycles of a :class:`GemmProgram` on the core, from its bitmaps only (no values).
+
+    A program with no command (every tile pair skipped) takes 0 cycles: the core is idle from
+    the first cycle, which is what the RTL measures."""
+    if not program.commands:
+        return 0
     config = program.config
     timing = CoreTiming(config)
     for command in program.commands:
@@ -117,8 +135,9 @@ def sparse_gemm_cycles(program):
 
 def dense_gemm_cycles(shape, config, with_c=False):
     """Cycles of the same GEMM in dense mode (every tile, every k, full throughput): the
-    dense baseline that speedups are measured against."""
-    m, n, k = shape
+    dense baseline that speedups are measured against. ``shape`` is ``(M, N, K)``; raises
+    ``ValueError`` for sizes that are not positive integers."""
+    m, n, k = _check_shape(shape)
     tm, tn, kc = config.tile_m, config.tile_n, config.k_chunk
     timing = CoreTiming(config)
     per_tile_start = [Opcode.LOAD_ROW] * tm if with_c else [Opcode.CLEAR]
@@ -133,8 +152,12 @@ def dense_gemm_cycles(shape, config, with_c=False):
 
 
 def random_operands(rng, config, shape, density):
-    """A random operand matrix with nonzeros at ``density``: fp16 values from a normal
-    distribution (never 0), or integers over the operand's whole range."""
+    """A random operand matrix of ``shape`` with nonzeros at ``density``: fp16 values from a
+    normal distribution (never 0), or integers over the operand's whole range. Raises
+    ``ValueError`` for a density that is not a number in [0, 1]."""
+    if isinstance(density, bool) or not isinstance(density, numbers.Real) or not (
+            0 <= density <= 1):
+        raise ValueError(f"density={density!r}: must be a number in [0, 1]")
     mask = rng.random(shape) < density
     if config.operand.is_float:
         values = rng.standard_normal(shape).astype(np.float16)
