@@ -22,7 +22,8 @@ import os
 from dataclasses import dataclass
 
 from ..sim.config import PRESETS, DstcConfig
-from ..sim.cycles import PIPELINE_LATENCY, SPWMMA_FIXED_CYCLES
+from ..sim.cycles import SPWMMA_FIXED_CYCLES
+from ..sim.isa import pipeline_latency
 from .sim_speed import GENERATION_SECONDS, SIM_SPEED
 
 __all__ = ["DEFAULT_LIMIT_SECONDS", "GENERATION_WARN_SECONDS", "GemmEstimate",
@@ -120,7 +121,7 @@ def expected_gemm_cycles(shape, config, density_a, density_b):
     percent of ``dstc.sim.gemm_cycles`` on drawn operands (tested); a float. Raises
     :class:`ValueError` for a bad shape or density."""
     _check(shape, density_a, density_b)
-    tail = 1 + PIPELINE_LATENCY
+    tail = 1 + pipeline_latency(config)
     total = 0.0
     for tiles, p_tile, pairs, _, issues in _tile_terms(shape, config, density_a, density_b):
         fixed = 1 + tail + 1 + config.tile_m

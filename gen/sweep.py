@@ -32,7 +32,9 @@ from ..sim.gemm_cycles import (
     dense_baseline_cycles,
     dense_mode_cycles,
     gemm_cycles,
+    speedup,
     structured_24_cycles,
+    utilisation,
 )
 from .estimate import TooExpensive, check_memory, sweep_memory_bytes
 from .options import (
@@ -163,15 +165,15 @@ def _point(config, shape, density_a, density_b, rng, bandwidth, dense_mode, base
                  "memory_bound": memory > fast.cycles}
     product = density_a * density_b
     # A program that issues nothing may take 0 cycles (see tb/test_gemm_cycles.py).
-    cycles = fast.cycles or math.nan
     return SweepRow(
         density_a=density_a, density_b=density_b,
         actual_density_a=float(a_bits.mean()), actual_density_b=float(b_bits.mean()),
         cycles=fast.cycles, dense_mode_cycles=dense_mode, dense_baseline_cycles=baseline,
         structured_24_cycles=s24, normalised_latency=fast.cycles / dense_mode,
-        speedup=dense_mode / cycles, speedup_vs_baseline=baseline / cycles,
+        speedup=speedup(dense_mode, fast.cycles),
+        speedup_vs_baseline=speedup(baseline, fast.cycles),
         ideal_speedup=1 / product if product else math.inf, speedup_24=baseline / s24,
-        utilisation=fast.useful_macs / (cycles * config.macs) if fast.useful_macs else 0.0,
+        utilisation=utilisation(fast.useful_macs, fast.cycles, config.macs),
         useful_macs=fast.useful_macs, ohmma=fast.ohmma, tiles_issued=fast.tiles_issued,
         tiles_skipped=fast.tiles_skipped, seconds=time.monotonic() - started, **extra)
 
@@ -364,7 +366,7 @@ def format_table(result):
             f"{row.dense_mode_cycles:,} | {row.normalised_latency:.3f} | {row.speedup:.2f}x | "
             f"{row.ideal_speedup:.2f}x | {100 * row.utilisation:.1f}% | "
             f"{row.structured_24_cycles:,} | {row.speedup_24:.2f}x | "
-            f"{row.structured_24_cycles / row.cycles:.2f}x |")
+            f"{speedup(row.structured_24_cycles, row.cycles):.2f}x |")
     if result.bandwidth is not None:
         lines += ["", f"Operand traffic at {result.bandwidth:g} bytes/cycle:", "",
                   "| A | B | bitmap bytes | dense bytes | memory cycles (bitmap) | "

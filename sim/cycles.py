@@ -82,7 +82,10 @@ class CoreTiming:
     @property
     def finish_cycle(self):
         """Cycles until everything accepted so far has completed: the last accumulator update
-        and the hand-over of the last drained row (taken the cycle after it is loaded)."""
+        and the hand-over of the last drained row (taken the cycle after it is loaded); 0 when
+        no command was accepted (the core is idle from the first cycle)."""
+        if self.accepted < 0:
+            return 0
         return max(self.accepted + 1, self.issue_last + 1 + self.latency,
                    self.drain_end + 2)
 

@@ -98,7 +98,10 @@ class DenseTiming:
 
     @property
     def finish_cycle(self):
-        """Cycles until everything accepted so far has completed."""
+        """Cycles until everything accepted so far has completed; 0 when no command was
+        accepted (the core is idle from the first cycle)."""
+        if self.accepted < 0:
+            return 0
         return max(self.accepted + 1, self.issue_last + 1 + self.latency,
                    self.drain_end + 2)
 

@@ -10,8 +10,8 @@ has at least one tile pair ``kt`` with both coarse bits set (``P > 0`` such pair
 * the tile starts with ``S0`` command cycles (1 CLEAR, or ``tile_m`` LOAD_ROW when C is given);
 * each issued SpWMMA costs 1 header cycle, each of its non-empty k-steps ``n = cost(k-step)``
   cycles (``n >= 1``): the next issue command is accepted in the cycle of the last OHMMA;
-* the DRAIN waits for the pipeline: ``1 + PIPELINE_LATENCY`` cycles after the last OHMMA,
-  minus the header cycles of the header-only SpWMMAs (pairs whose k-steps never overlap) that
+* the DRAIN waits for the pipeline: ``1 + pipeline_latency(config)`` cycles after the last
+  OHMMA, minus the header cycles of the header-only SpWMMAs (pairs whose k-steps never overlap) that
   follow it, never less than 0;
 * the DRAIN is accepted, then sends ``tile_m`` rows; the next tile starts one cycle later.
 
@@ -34,8 +34,9 @@ import math
 
 import numpy as np
 
-from .cycles import PIPELINE_LATENCY, SPWMMA_FIXED_CYCLES
-from .dense_model import DENSE_PIPELINE_LATENCY, DOT_LENGTH, DenseGeometry, DenseTiming
+from .cycles import SPWMMA_FIXED_CYCLES
+from .dense_model import DenseTiming
+from .isa import DOT_LENGTH, DenseGeometry, dense_pipeline_latency, pipeline_latency
 
 __all__ = ["KstepCost", "ChunkCost", "LaneClassCost", "GemmCycles", "gemm_cycles", "class_counts",
            "dense_mode_cycles", "dense_baseline_cycles", "dense_baseline_program_cycles",
@@ -264,8 +265,9 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
         # after it is header-only and shortens the drain's wait.
         last_issue = np.where(issuing, kt_number, 0).max(axis=0)          # [rows, gn]
         trailing = (pairs & (kt_number > last_issue)).sum(axis=0)
+        wait = 1 + pipeline_latency(config)
         tail = np.where(last_issue > 0,
-                        np.maximum(0, 1 + PIPELINE_LATENCY - SPWMMA_FIXED_CYCLES * trailing), 0)
+                        np.maximum(0, wait - SPWMMA_FIXED_CYCLES * trailing), 0)
         n_pairs = pairs.sum(axis=0)
         tile_issues = pair_issues.sum(axis=0).astype(np.int64)
         live = n_pairs > 0
@@ -314,7 +316,7 @@ def dense_mode_cycles(shape, config, with_c=False):
     tiles = -(-m // config.tile_m) * -(-n // config.tile_n)
     ksteps = -(-k // config.k_chunk) * config.k_chunk
     start = config.tile_m if with_c else 1
-    per_tile = (start + ksteps * config.max_ohmma_per_kstep + 1 + PIPELINE_LATENCY + 1
+    per_tile = (start + ksteps * config.max_ohmma_per_kstep + 1 + pipeline_latency(config) + 1
                 + config.tile_m)
     return tiles * per_tile + 1
 
@@ -331,8 +333,8 @@ def dense_baseline_cycles(shape, config, with_c=False):
     groups = -(-k // config.k_chunk) * config.k_chunk // DOT_LENGTH
     start = config.tile_m if with_c else 1
     # First DENSE accepted start - 1 + blocks cycles after the tile's first command, the last
-    # (groups - 1) * blocks later; the DRAIN waits 1 + DENSE_PIPELINE_LATENCY more.
-    per_tile = start - 1 + groups * blocks + 1 + DENSE_PIPELINE_LATENCY + 1 + config.tile_m
+    # (groups - 1) * blocks later; the DRAIN waits 1 + dense_pipeline_latency more.
+    per_tile = start - 1 + groups * blocks + 1 + dense_pipeline_latency(config) + 1 + config.tile_m
     return tiles * per_tile + 1
 
 

@@ -11,7 +11,7 @@ import enum
 
 import numpy as np
 
-from .bitmap import BitmapTile
+from .bitmap import BitmapTile, check_tile
 from .config import ConfigError
 
 __all__ = ["Opcode", "ErrorFlag", "ISSUE_OPCODES", "TILE_OPCODES", "DENSE_OPCODES",
@@ -261,6 +261,10 @@ def tile_commands(a_tile, b_tile, config):
 
     ``a_tile`` / ``b_tile`` are :class:`~sim.bitmap.BitmapTile` (``None`` for an empty tile).
     """
+    if a_tile is not None:
+        check_tile(a_tile, "A", config, "a_tile")
+    if b_tile is not None:
+        check_tile(b_tile, "B", config, "b_tile")
     a_tile = a_tile or BitmapTile(np.zeros((config.k_chunk, config.tile_m), bool),
                                   np.zeros(0, np.float16 if config.operand.is_float else int))
     b_tile = b_tile or BitmapTile(np.zeros((config.k_chunk, config.tile_n), bool),

@@ -6,8 +6,8 @@ import numpy as np
 from core_scenarios import DENSITIES, accumulator_values, random_values
 from vectors import FP16, FP32, special_bits
 
-from dstc.sim.dense_model import DOT_LENGTH
 from dstc.sim.isa import (
+    DOT_LENGTH,
     Clear,
     ClearStatus,
     Drain,

@@ -32,7 +32,7 @@ from dstc.hw.relu import Relu
 from dstc.hw.shapes import struct_value
 from dstc.sim.arith import Arithmetic, wrap
 from dstc.sim.config import NumberType, preset
-from dstc.sim.dense_model import DOT_LENGTH
+from dstc.sim.isa import DOT_LENGTH
 
 
 def simulate(dut, bench, clocked=False):

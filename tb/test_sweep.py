@@ -38,9 +38,11 @@ def test_rows_equal_the_command_level_model(tmp_path):
         assert row.dense_mode_cycles == dense_gemm_cycles(SMALL_SHAPE, config)
         assert row.actual_density_a == a_bits.mean()
         assert row.normalised_latency == row.cycles / row.dense_mode_cycles
-        assert row.speedup == row.dense_mode_cycles / row.cycles
+        assert row.speedup == (row.dense_mode_cycles / row.cycles if row.cycles else math.inf)
         assert row.useful_macs == int((a_bits.sum(0) * b_bits.sum(1)).sum())
-        assert row.utilisation == row.useful_macs / (row.cycles * config.macs)
+        assert row.utilisation == (row.useful_macs / (row.cycles * config.macs) if row.cycles
+                                   else 0.0)
+    assert result.rows[2].cycles == 0 and result.rows[2].speedup == math.inf
     assert result.rows[1].ideal_speedup == pytest.approx(1 / 0.12)
     assert math.isinf(result.rows[2].ideal_speedup)
     assert result.rows[2].tiles_issued == 0 and result.rows[2].utilisation == 0.0

@@ -18,8 +18,7 @@ from dense_scenarios import (
 )
 
 from dstc.gen.design import DENSE_CORE
-from dstc.sim.dense_model import DOT_LENGTH, DenseGeometry
-from dstc.sim.isa import Clear, DenseGroup, Drain, dense_group_commands
+from dstc.sim.isa import DOT_LENGTH, Clear, DenseGeometry, DenseGroup, Drain, dense_group_commands
 
 GROUPS_PER_TILE = DenseGeometry.of(CONFIG).groups_per_tile
 
