@@ -28,15 +28,26 @@ def _describe(shape):
     return f"{'s' if shape.signed else 'u'}{shape.width}"
 
 
-def _fields(layout, base=0):
-    """The bitfield table of ``layout`` (fields at ``base`` + their offset), as lines."""
+def _rows(layout, base=0, prefix=""):
+    """Table rows of ``layout``'s fields at ``base`` + their offset; a field that is itself a
+    struct is expanded into its fields (``placement.rows``, ...), arrays stay one row."""
     rows = []
     for name, field in layout:
+        low = base + field.offset
+        if isinstance(field.shape, data.StructLayout):
+            rows += _rows(field.shape, low, f"{prefix}{name}.")
+            continue
         width = field.shape.size if isinstance(field.shape, data.Layout) else \
             Shape.cast(field.shape).width
-        low = base + field.offset
-        rows.append([f"`{name}`", f"{low + width - 1}:{low}", width, _describe(field.shape)])
-    return table(["field", "bits", "width", "type"], rows, align="llll").splitlines()
+        rows.append([f"`{prefix}{name}`", f"{low + width - 1}:{low}", width,
+                     _describe(field.shape)])
+    return rows
+
+
+def _fields(layout, base=0):
+    """The bitfield table of ``layout`` (fields at ``base`` + their offset), as lines."""
+    return table(["field", "bits", "width", "type"], _rows(layout, base),
+                 align="llll").splitlines()
 
 
 def isa_tables(config):
