@@ -1,8 +1,7 @@
 """The Dual-side Sparse Tensor Core of one sub-core."""
 
 from amaranth import Cat, Module, Mux, Signal, Value
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
 from amaranth.utils import exact_log2
 
 from ..sim.isa import ISSUE_OPCODES, TILE_OPCODES, pipeline_latency
@@ -16,6 +15,7 @@ from .isa import (
     ErrorFlag,
     Opcode,
     command_layout,
+    core_signature,
     response_layout,
 )
 from .multiply_stage import MultiplyStage
@@ -50,14 +50,7 @@ class DstcCore(wiring.Component):
 
     def __init__(self, config):
         self._config = config
-        members = {
-            "cmd": In(stream.Signature(command_layout(config))),
-            "rsp": Out(stream.Signature(response_layout(config))),
-            "errors": Out(ERROR_WIDTH),
-            "idle": Out(1),
-        }
-        members.update({name: Out(COUNTER_WIDTH) for name in COUNTERS})
-        super().__init__(members)
+        super().__init__(core_signature(command_layout(config), response_layout(config), COUNTERS))
 
     @property
     def config(self):

@@ -1,8 +1,7 @@
 """The dense baseline: an iso-MAC, Volta-style tensor core with the same tile storage."""
 
 from amaranth import Array, Cat, Module, Mux, Signal
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
 
 from ..sim.isa import DENSE_OPCODES, DOT_LENGTH, DenseGeometry, dense_pipeline_latency
 from .accumulator_signature import drive_storage
@@ -14,6 +13,7 @@ from .isa import (
     ERROR_WIDTH,
     ErrorFlag,
     Opcode,
+    core_signature,
     dense_command_layout,
     dense_response_layout,
 )
@@ -50,14 +50,8 @@ class DenseCore(wiring.Component):
     def __init__(self, config):
         self._config = config
         self._geometry = DenseGeometry.of(config)
-        members = {
-            "cmd": In(stream.Signature(dense_command_layout(config))),
-            "rsp": Out(stream.Signature(dense_response_layout(config))),
-            "errors": Out(ERROR_WIDTH),
-            "idle": Out(1),
-        }
-        members.update({name: Out(COUNTER_WIDTH) for name in DENSE_COUNTERS})
-        super().__init__(members)
+        super().__init__(core_signature(dense_command_layout(config),
+                                        dense_response_layout(config), DENSE_COUNTERS))
 
     @property
     def config(self):

@@ -9,7 +9,8 @@ hardware and the testbenches, each a function of the configuration.
   their destinations for the accumulator (:func:`scatter_layout`).
 """
 
-from amaranth.lib import data
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
 
 from ..sim.isa import DOT_LENGTH, ErrorFlag, Opcode
 from .shapes import accum_shape, index_shape, operand_shape, product_shape
@@ -18,7 +19,7 @@ __all__ = ["Opcode", "ErrorFlag", "ERROR_WIDTH", "COUNTER_WIDTH", "placement_lay
            "command_layout", "response_layout", "kstep_layout", "ohmma_layout",
            "header_layout", "load_layout", "drain_layout", "work_layout", "issue_layout",
            "scatter_layout", "dense_group_layout", "dense_command_layout",
-           "dense_response_layout"]
+           "dense_response_layout", "core_signature"]
 
 #: Width of each performance counter.
 COUNTER_WIDTH = 48
@@ -196,3 +197,18 @@ def dense_response_layout(config):
         "last": 1,
         "values": data.ArrayLayout(accum_shape(config), config.tile_n),
     })
+
+
+def core_signature(command, response, counters):
+    """The ports every core has (both :class:`~dstc.hw.core.DstcCore` and
+    :class:`~dstc.hw.dense_core.DenseCore`): ``cmd`` (a stream of ``command`` beats in),
+    ``rsp`` (a stream of ``response`` beats out), ``errors`` (:data:`ERROR_WIDTH` sticky
+    bits), ``idle``, and one :data:`COUNTER_WIDTH`-bit output per name in ``counters``."""
+    members = {
+        "cmd": In(stream.Signature(command)),
+        "rsp": Out(stream.Signature(response)),
+        "errors": Out(ERROR_WIDTH),
+        "idle": Out(1),
+    }
+    members.update({name: Out(COUNTER_WIDTH) for name in counters})
+    return wiring.Signature(members)
