@@ -135,26 +135,31 @@ def bank_balanced_prune(weights, density, row_classes, tile_m):
         return plain
     m, k = weights.shape
     per_class = tile_m // row_classes
-    # Magnitudes as [tiles, per_class, G, K]; rows of the last tile beyond M get -1, below
-    # every real magnitude, so they are never kept (a chunk always has enough real rows).
-    magnitude = _chunks(np.abs(weights.astype(np.float64)), tile_m, -1.0)
+    dtype = weights.dtype if np.issubdtype(weights.dtype, np.floating) else np.float64
+    # Magnitudes as [tiles, K, tile_m] (each chunk contiguous); rows of the last tile beyond M
+    # get -1, below every real magnitude, so they are never kept (a chunk always has enough
+    # real rows).
+    magnitude = _chunks(np.abs(weights).astype(dtype), tile_m, -1.0)
     tiles = magnitude.shape[0]
-    magnitude = magnitude.reshape(tiles, per_class, row_classes, k)
+    magnitude = np.ascontiguousarray(magnitude.transpose(0, 2, 1))
     n = _chunks(plain, tile_m, False).sum(axis=1)                  # [tiles, K]
     cap = -(-n // row_classes)                                     # ceil(n / G)
-    # Rank of each element within its class of its chunk (0: largest; ties: lower row first).
-    order = np.argsort(-magnitude, axis=1, kind="stable")
-    class_rank = np.empty_like(order)
-    np.put_along_axis(class_rank, order,
-                      np.arange(per_class).reshape(1, per_class, 1, 1), axis=1)
-    candidate = class_rank < cap[:, None, None, :]
+    # Rank of each element within its class of its chunk (0: largest; ties: lower row first):
+    # row r = q * G + g is element [g, q] of the chunk's [G, per_class] view.
+    by_class = np.ascontiguousarray(
+        magnitude.reshape(tiles, k, per_class, row_classes).transpose(0, 1, 3, 2))
+    order = np.argsort(-by_class, axis=-1, kind="stable")
+    class_rank = np.empty(order.shape, dtype=np.int16)
+    np.put_along_axis(class_rank, order, np.arange(per_class, dtype=np.int16), axis=-1)
+    class_rank = class_rank.transpose(0, 1, 3, 2).reshape(tiles, k, tile_m)
+    candidate = class_rank < cap[:, :, None]
     # The n largest candidates of each chunk (ties: lower row first).
-    score = np.where(candidate, magnitude, -np.inf).reshape(tiles, tile_m, k)
-    order = np.argsort(-score, axis=1, kind="stable")
-    chunk_rank = np.empty_like(order)
-    np.put_along_axis(chunk_rank, order, np.arange(tile_m).reshape(1, tile_m, 1), axis=1)
-    keep = chunk_rank < n[:, None, :]
-    return keep.reshape(tiles * tile_m, k)[:m]
+    score = np.where(candidate, magnitude, -np.inf)
+    order = np.argsort(-score, axis=-1, kind="stable")
+    chunk_rank = np.empty(order.shape, dtype=np.int16)
+    np.put_along_axis(chunk_rank, order, np.arange(tile_m, dtype=np.int16), axis=-1)
+    keep = chunk_rank < n[:, :, None]
+    return keep.transpose(0, 2, 1).reshape(tiles * tile_m, k)[:m]
 
 
 def kept_magnitude_fraction(weights, mask):
