@@ -1,8 +1,10 @@
 """``dstc explore``: a grid of accumulator designs, each synthesised and swept, on Dask.
 
-The grid is every preset crossed with every combination of the axes, an axis being a
-configuration field (:class:`~dstc.sim.config.DstcConfig`) and its values (for example
-``lane_placement`` x ``row_classes`` x ``col_classes``). For each design the explorer runs
+The grid is every preset, crossed with every listed design (a set of configuration fields,
+for example ``{lane_placement = "reach", row_classes = 8}``; default: the preset itself),
+crossed with every combination of the axes, an axis being a configuration field
+(:class:`~dstc.sim.config.DstcConfig`) and its values (for example ``row_classes`` x
+``col_classes``). For each design the explorer runs
 
 * ``dstc area`` of the sparse core (:func:`dstc.gen.area.run_area`), and of its dense
   baseline, synthesised once for all the designs that differ only in accumulator-variant
@@ -75,7 +77,7 @@ OPERAND_KINDS = ("uniform", "balanced")
 #: one dense baseline (the preset's own values of them).
 SPARSE_ONLY_FIELDS = ("lane_placement", "row_classes", "col_classes")
 
-_SPEC_KEYS = {"presets", "axes", "shape", "points", "operands", "seed", "synthesis",
+_SPEC_KEYS = {"presets", "designs", "axes", "shape", "points", "operands", "seed", "synthesis",
               "timing", "cmos", "clock_ns", "jobs"}
 
 
@@ -84,9 +86,12 @@ _SPEC_KEYS = {"presets", "axes", "shape", "points", "operands", "seed", "synthes
 
 @dataclasses.dataclass(frozen=True)
 class ExploreSpec:
-    """What to explore. ``axes``: ``((field, (value, ...)), ...)`` in grid order."""
+    """What to explore. ``designs``: ``(((field, value), ...), ...)``, each a set of fields
+    (``()``: the preset as it is); ``axes``: ``((field, (value, ...)), ...)`` in grid
+    order."""
 
     presets: tuple = ("default",)
+    designs: tuple = ((),)
     axes: tuple = ()
     shape: tuple = DEFAULT_SHAPE
     points: tuple = DEFAULT_POINTS
@@ -115,6 +120,19 @@ def _check_spec(spec):
             preset(name)
         except ConfigError as error:
             _fail(f"presets: {error}")
+    designs = []
+    for entry in spec.designs:
+        items = tuple(entry.items()) if isinstance(entry, dict) else entry
+        if not isinstance(items, (tuple, list)) or not all(
+                isinstance(item, (tuple, list)) and len(item) == 2 for item in items):
+            _fail(f"designs: {entry!r} is not a table of configuration fields")
+        for name, _ in items:
+            if name not in fields:
+                _fail(f"designs: {name!r} is not a configuration field; known: "
+                      f"{sorted(fields)}")
+        designs.append(tuple((name, value) for name, value in items))
+    if not designs:
+        _fail("designs: give at least one design (an empty table: the preset itself)")
     axes = []
     for entry in spec.axes:
         if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
@@ -127,6 +145,8 @@ def _check_spec(spec):
             _fail(f"axes: {name}={values!r}: give a non-empty list of values")
         if name in dict(axes):
             _fail(f"axes: {name!r} given twice")
+        if any(name in dict(design) for design in designs):
+            _fail(f"axes: {name!r} is also set by a design")
         axes.append((name, tuple(values)))
     shape = tuple(spec.shape)
     if len(shape) != 3 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
@@ -155,14 +175,16 @@ def _check_spec(spec):
         _fail(f"clock_ns={spec.clock_ns!r}: must be a finite number of ns greater than 0")
     if isinstance(spec.jobs, bool) or not isinstance(spec.jobs, int) or spec.jobs < 1:
         _fail(f"jobs={spec.jobs!r}: must be a positive integer")
-    return dataclasses.replace(spec, presets=presets, axes=tuple(axes), shape=shape,
-                               points=tuple(points), operands=operands,
+    return dataclasses.replace(spec, presets=presets, designs=tuple(designs),
+                               axes=tuple(axes), shape=shape, points=tuple(points),
+                               operands=operands,
                                clock_ns=float(spec.clock_ns))
 
 
 def load_spec(path):
     """Read an exploration spec from a TOML (``.toml``) or JSON file: a table with the keys of
-    :class:`ExploreSpec` (``axes`` a table ``{field: [values]}``, ``shape`` ``[M, N, K]``,
+    :class:`ExploreSpec` (``designs`` a list of tables ``{field: value}``, ``axes`` a table
+    ``{field: [values]}``, ``shape`` ``[M, N, K]``,
     ``points`` ``[[density_a, density_b], ...]``), every key optional. Returns a checked
     :class:`ExploreSpec`. Raises :class:`UsageError` naming the file and the problem (missing,
     not TOML/JSON, an unknown key, a bad value)."""
@@ -186,7 +208,11 @@ def load_spec(path):
         if not isinstance(values["axes"], dict):
             _fail(f"--spec {path}: axes: must be a table {{field: [values]}}")
         values["axes"] = tuple(values["axes"].items())
-    for key in ("presets", "shape", "points", "operands"):
+    if "designs" in values:
+        if not isinstance(values["designs"], list) or not all(
+                isinstance(design, dict) for design in values["designs"]):
+            _fail(f"--spec {path}: designs: must be a list of tables {{field: value}}")
+    for key in ("presets", "designs", "shape", "points", "operands"):
         if key in values:
             if not isinstance(values[key], list):
                 _fail(f"--spec {path}: {key}: must be a list")
@@ -220,16 +246,17 @@ def dense_config(config, preset_config, sparse_only=SPARSE_ONLY_FIELDS):
 
 
 def expand(spec):
-    """The designs of ``spec`` (checked), presets outer, axes in order: a tuple of
+    """The designs of ``spec`` (checked), presets outer, then the listed designs, then the
+    axes in order: a tuple of
     :class:`Design`. A combination that is not a valid configuration becomes a design with
     its error (reported in the table, not raised)."""
     spec = _check_spec(spec)
     names = [name for name, _ in spec.axes]
     designs = []
-    for preset_name in spec.presets:
+    for preset_name, chosen in itertools.product(spec.presets, spec.designs):
         base = preset(preset_name)
         for values in itertools.product(*(values for _, values in spec.axes)):
-            fields = tuple(zip(names, values, strict=True))
+            fields = chosen + tuple(zip(names, values, strict=True))
             label = " ".join([preset_name] + [f"{name}={value}" for name, value in fields])
             try:
                 designs.append(Design(label, preset_name, fields, base.replace(**dict(fields))))
@@ -798,14 +825,27 @@ def _axis(text):
     name, sep, values = text.partition("=")
     if not sep or not name.strip() or not values.strip():
         raise argparse.ArgumentTypeError(f"{text!r} is not FIELD=VALUE[,VALUE...]")
-    parsed = []
-    for part in values.split(","):
-        part = part.strip()
-        try:
-            parsed.append(json.loads(part))
-        except json.JSONDecodeError:
-            parsed.append(part)
-    return name.strip(), tuple(parsed)
+    return name.strip(), tuple(_value(part.strip()) for part in values.split(","))
+
+
+def _value(text):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _design(text):
+    """``FIELD=V[,FIELD=V...]`` -> ``((field, value), ...)`` (values as in :func:`_axis`)."""
+    import argparse
+
+    fields = []
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise argparse.ArgumentTypeError(f"{text!r} is not FIELD=VALUE[,FIELD=VALUE...]")
+        fields.append((name.strip(), _value(value.strip())))
+    return tuple(fields)
 
 
 def add_arguments(parser):
@@ -815,6 +855,9 @@ def add_arguments(parser):
                              "below override its settings")
     parser.add_argument("--preset", action="append", metavar="NAME",
                         help="a preset of the grid (repeat for several; default: default)")
+    parser.add_argument("--design", action="append", type=_design, metavar="FIELD=V[,FIELD=V]",
+                        help="a design: configuration fields and their values (repeat for "
+                             "several; default: the preset itself)")
     parser.add_argument("--axis", action="append", type=_axis, metavar="FIELD=V1,V2",
                         help="a configuration field and its values (repeat for several axes)")
     parser.add_argument("--m", type=positive_int, help="rows of A (default: 4096)")
@@ -846,6 +889,8 @@ def spec_from(args):
     changes = {}
     if args.preset:
         changes["presets"] = tuple(args.preset)
+    if args.design:
+        changes["designs"] = tuple(args.design)
     if args.axis:
         changes["axes"] = tuple(args.axis)
     shape = list(spec.shape)

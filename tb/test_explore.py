@@ -136,12 +136,18 @@ def test_specs_from_toml_and_json(tmp_path):
     toml = tmp_path / "grid.toml"
     toml.write_text('presets = ["small", "small-fp16"]\nshape = [64, 64, 128]\n'
                     'points = [[0.5, 0.4]]\noperands = ["uniform"]\n'
+                    'designs = [{}, {tile_m = 16, tile_n = 16}]\n'
                     '[axes]\nk_chunk = [4, 8]\n')
     spec = explore.load_spec(toml)
     assert spec.presets == ("small", "small-fp16") and spec.shape == (64, 64, 128)
     assert spec.axes == (("k_chunk", (4, 8)),) and spec.points == ((0.5, 0.4),)
-    assert [design.label for design in explore.expand(spec)] == [
-        "small k_chunk=4", "small k_chunk=8", "small-fp16 k_chunk=4", "small-fp16 k_chunk=8"]
+    assert spec.designs == ((), (("tile_m", 16), ("tile_n", 16)))
+    designs = explore.expand(spec)
+    assert [design.label for design in designs] == [
+        "small k_chunk=4", "small k_chunk=8", "small tile_m=16 tile_n=16 k_chunk=4",
+        "small tile_m=16 tile_n=16 k_chunk=8", "small-fp16 k_chunk=4", "small-fp16 k_chunk=8",
+        "small-fp16 tile_m=16 tile_n=16 k_chunk=4", "small-fp16 tile_m=16 tile_n=16 k_chunk=8"]
+    assert designs[3].config == preset("small").replace(tile_m=16, tile_n=16, k_chunk=8)
     document = tmp_path / "grid.json"
     document.write_text(json.dumps({"axes": {"tile_n": [8, 16]}, "seed": 5}))
     spec = explore.load_spec(document)
@@ -154,6 +160,9 @@ def test_specs_from_toml_and_json(tmp_path):
     ('{"axis": {}}', "'axis': unknown key"),
     ('{"axes": {"row_lanes": [1]}}', "'row_lanes' is not a configuration field"),
     ('{"axes": {"k_chunk": []}}', "k_chunk=\\[\\]: give a non-empty list"),
+    ('{"designs": [{"row_lanes": 2}]}', "designs: 'row_lanes' is not a configuration field"),
+    ('{"designs": {"k_chunk": 2}}', "designs: must be a list of tables"),
+    ('{"designs": [{"k_chunk": 8}], "axes": {"k_chunk": [4]}}', "also set by a design"),
     ('{"shape": [1, 2]}', "shape=\\[1, 2\\]: must be three positive integers"),
     ('{"points": [[0.5, 1.5]]}', "is not \\[density_a, density_b\\]"),
     ('{"operands": ["gaussian"]}', "operands=\\['gaussian'\\]"),
@@ -174,6 +183,20 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert main(["explore", "--spec", str(tmp_path / "missing.toml"), "-o",
                  str(tmp_path)]) == 2
     assert "cannot be read" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as stop:
-        main(["explore", "--axis", "k_chunk", "-o", str(tmp_path)])
-    assert stop.value.code == 2
+    for bad in (["--axis", "k_chunk"], ["--design", "k_chunk=4,tile_m"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["explore", *bad, "-o", str(tmp_path)])
+        assert stop.value.code == 2
+
+
+def test_cli_cycle_model_only(tmp_path, capsys):
+    """``--no-synthesis`` on a local cluster of worker processes: the cycle columns only."""
+    assert main(["explore", "--preset", "small", "--design", "tile_m=8,tile_n=8",
+                 "--design", "tile_m=16", "--no-synthesis", "--m", "32", "--n", "32", "--k",
+                 "32", "-o", str(tmp_path)]) == 0
+    with open(tmp_path / "explore.csv") as handle:
+        records = list(csv.DictReader(handle))
+    assert len(records) == 2 * 2 * 12
+    assert {record["design"] for record in records} == {"small tile_m=8 tile_n=8",
+                                                        "small tile_m=16"}
+    assert all(record["area_ratio"] == "" and record["cycles"] for record in records)
