@@ -100,7 +100,7 @@ area: $(STAMP) tech
 EXPLORE_DESIGNS := --design lane_placement=crossbar --design lane_placement=reach \
 	--design lane_placement=reach,row_classes=2 --design lane_placement=reach,row_classes=4 \
 	--design lane_placement=reach,row_classes=8 \
-	--design lane_placement=reach,row_classes=8,col_classes=2
+	--design lane_placement=reach,row_classes=8,col_classes=2 --banked 8x16
 EXPLORE_ARGS ?=
 explore: $(STAMP) tech
 	$(BIN)/dstc explore --preset default $(EXPLORE_DESIGNS) -o build/explore/default $(EXPLORE_ARGS)

@@ -52,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..sim.banked import BankedStallCost
 from ..sim.config import ConfigError, DstcConfig, preset
 from .markdown import table
 from .options import UsageError, check_output_folder, positive_float, positive_int, seed_type
@@ -77,8 +78,8 @@ OPERAND_KINDS = ("uniform", "balanced")
 #: one dense baseline (the preset's own values of them).
 SPARSE_ONLY_FIELDS = ("lane_placement", "row_classes", "col_classes")
 
-_SPEC_KEYS = {"presets", "designs", "axes", "shape", "points", "operands", "seed", "synthesis",
-              "timing", "cmos", "clock_ns", "jobs"}
+_SPEC_KEYS = {"presets", "designs", "axes", "banked", "shape", "points", "operands", "seed",
+              "synthesis", "timing", "cmos", "clock_ns", "jobs"}
 
 
 # -- the grid -----------------------------------------------------------------------------------
@@ -93,6 +94,9 @@ class ExploreSpec:
     presets: tuple = ("default",)
     designs: tuple = ((),)
     axes: tuple = ()
+    #: ``((row_banks, col_banks), ...)``: per preset, a cycle-model-only reference design each,
+    #: the paper-like banked buffer with stall-on-conflict (:mod:`dstc.sim.banked`).
+    banked: tuple = ()
     shape: tuple = DEFAULT_SHAPE
     points: tuple = DEFAULT_POINTS
     operands: tuple = OPERAND_KINDS
@@ -148,6 +152,12 @@ def _check_spec(spec):
         if any(name in dict(design) for design in designs):
             _fail(f"axes: {name!r} is also set by a design")
         axes.append((name, tuple(values)))
+    banked = []
+    for entry in spec.banked:
+        if not (isinstance(entry, (tuple, list)) and len(entry) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in entry)):
+            _fail(f"banked: {entry!r} is not [row_banks, col_banks], two positive integers")
+        banked.append(tuple(entry))
     shape = tuple(spec.shape)
     if len(shape) != 3 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
                               for v in shape):
@@ -176,8 +186,8 @@ def _check_spec(spec):
     if isinstance(spec.jobs, bool) or not isinstance(spec.jobs, int) or spec.jobs < 1:
         _fail(f"jobs={spec.jobs!r}: must be a positive integer")
     return dataclasses.replace(spec, presets=presets, designs=tuple(designs),
-                               axes=tuple(axes), shape=shape, points=tuple(points),
-                               operands=operands,
+                               axes=tuple(axes), banked=tuple(banked), shape=shape,
+                               points=tuple(points), operands=operands,
                                clock_ns=float(spec.clock_ns))
 
 
@@ -212,7 +222,7 @@ def load_spec(path):
         if not isinstance(values["designs"], list) or not all(
                 isinstance(design, dict) for design in values["designs"]):
             _fail(f"--spec {path}: designs: must be a list of tables {{field: value}}")
-    for key in ("presets", "designs", "shape", "points", "operands"):
+    for key in ("presets", "designs", "banked", "shape", "points", "operands"):
         if key in values:
             if not isinstance(values[key], list):
                 _fail(f"--spec {path}: {key}: must be a list")
@@ -233,6 +243,9 @@ class Design:
     fields: tuple            #: ``((field, value), ...)`` of the axes
     config: DstcConfig | None
     error: str | None = None
+    #: ``(row_banks, col_banks)`` of a banked reference design (cycle model only: its
+    #: ``config`` is the preset's crossbar, timed with :class:`~dstc.sim.banked.BankedStallCost`)
+    banks: tuple | None = None
 
 
 def dense_config(config, preset_config, sparse_only=SPARSE_ONLY_FIELDS):
@@ -247,7 +260,7 @@ def dense_config(config, preset_config, sparse_only=SPARSE_ONLY_FIELDS):
 
 def expand(spec):
     """The designs of ``spec`` (checked), presets outer, then the listed designs, then the
-    axes in order: a tuple of
+    axes in order, then the banked references of every preset: a tuple of
     :class:`Design`. A combination that is not a valid configuration becomes a design with
     its error (reported in the table, not raised)."""
     spec = _check_spec(spec)
@@ -263,6 +276,16 @@ def expand(spec):
             except (ConfigError, TypeError, ValueError) as error:
                 designs.append(Design(label, preset_name, fields, None,
                                       f"invalid configuration: {error}"))
+    for preset_name in spec.presets:
+        base = preset(preset_name)
+        for banks in spec.banked:
+            label = f"{preset_name} banked={banks[0]}x{banks[1]}"
+            try:
+                BankedStallCost(base, *banks)
+                designs.append(Design(label, preset_name, (), _tiling(base), banks=banks))
+            except ValueError as error:
+                designs.append(Design(label, preset_name, (), None,
+                                      f"invalid banked design: {error}", banks=banks))
     return tuple(designs)
 
 
@@ -377,24 +400,27 @@ def _tiling(config):
     return config.replace(**defaults) if defaults else config
 
 
-def sweep_job(tiling_json, configs_json, kind, shape, point, seed):
+def sweep_job(tiling_json, designs_json, kind, shape, point, seed):
     """Cycles of one density point on several designs of one tiling (run on a worker).
 
     ``tiling_json``: the configuration whose tile and array shape draw the operands (every
-    config of ``configs_json``, ``{label: config JSON}``, must share them); ``kind``: a key of
+    design of ``designs_json``, ``{label: {"config": JSON, "banks": [row_banks, col_banks] or
+    None}}``, must share them); ``kind``: a key of
     :data:`OPERAND_KINDS`. Returns ``{"crossbar": cycles, "density_a": actual, "density_b":
     actual, "seconds": s, "designs": {label: {"cycles": c, "dense_mode": c}}}`` (each design
-    timed with its own configuration and :func:`~dstc.sim.gemm_cycles.kstep_cost`)."""
+    timed with its own configuration and :func:`~dstc.sim.gemm_cycles.kstep_cost`, or the
+    :class:`~dstc.sim.banked.BankedStallCost` of its banks)."""
     from ..sim.gemm_cycles import dense_mode_cycles, gemm_cycles, kstep_cost
 
     started = time.monotonic()
     tiling = DstcConfig.from_json(tiling_json)
     a_bits, b_bits = _operands(kind, tiling, tuple(shape), tuple(point), seed)
     designs = {}
-    for label, text in configs_json.items():
-        config = DstcConfig.from_json(text)
-        designs[label] = {"cycles": gemm_cycles(a_bits, b_bits, config,
-                                                cost=kstep_cost(config)).cycles,
+    for label, design in designs_json.items():
+        config = DstcConfig.from_json(design["config"])
+        cost = (kstep_cost(config) if design["banks"] is None
+                else BankedStallCost(config, *design["banks"]))
+        designs[label] = {"cycles": gemm_cycles(a_bits, b_bits, config, cost=cost).cycles,
                           "dense_mode": dense_mode_cycles(tuple(shape), config)}
     return {"crossbar": gemm_cycles(a_bits, b_bits, tiling).cycles,
             "density_a": float(a_bits.mean()), "density_b": float(b_bits.mean()),
@@ -552,6 +578,8 @@ def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, proce
     valid = [design for design in designs if design.config is not None]
     if spec.synthesis:
         for design in valid:
+            if design.banks is not None:
+                continue          # a cycle-model reference: no RTL
             for role, config in (("dstc", design.config),
                                  ("dense", dense_config(design.config, preset(design.preset),
                                                         sparse_only_fields))):
@@ -569,11 +597,15 @@ def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, proce
     for design in valid:
         tilings.setdefault(_tiling(design.config).to_json(), []).append(design)
     for tiling_json, members in tilings.items():
-        configs = {design.label: design.config.to_json() for design in members}
+        configs = {design.label: {"config": design.config.to_json(),
+                                  "banks": None if design.banks is None else list(design.banks)}
+                   for design in members}
         for kind in spec.operands:
             for point in spec.points:
                 params = {"tiling": json.loads(tiling_json),
-                          "configs": {label: json.loads(text) for label, text in configs.items()},
+                          "designs": {label: {"config": json.loads(entry["config"]),
+                                              "banks": entry["banks"]}
+                                      for label, entry in configs.items()},
                           "kind": kind, "shape": list(spec.shape), "point": list(point),
                           "seed": spec.seed}
                 digest = add_job("sweep", params, sweep_job,
@@ -634,7 +666,7 @@ def _rows(spec, designs, synth_keys, sweep_keys, results, errors):
     for design in designs:
         sparse = dense = None
         problems = [design.error] if design.error else []
-        if design.config is not None and spec.synthesis:
+        if design.config is not None and spec.synthesis and design.banks is None:
             for role in ("dstc", "dense"):
                 digest = synth_keys[design.label, role]
                 if digest in errors:
@@ -848,6 +880,20 @@ def _design(text):
     return tuple(fields)
 
 
+def _banks(text):
+    """``RxC`` -> ``(R, C)``, two positive integers."""
+    import argparse
+
+    parts = text.lower().split("x")
+    try:
+        values = tuple(int(part) for part in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 2 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not ROW_BANKSxCOL_BANKS (e.g. 8x16)")
+    return values
+
+
 def add_arguments(parser):
     """Add ``dstc explore``'s options to ``parser``."""
     parser.add_argument("--spec", metavar="FILE",
@@ -860,6 +906,10 @@ def add_arguments(parser):
                              "several; default: the preset itself)")
     parser.add_argument("--axis", action="append", type=_axis, metavar="FIELD=V1,V2",
                         help="a configuration field and its values (repeat for several axes)")
+    parser.add_argument("--banked", action="append", type=_banks, metavar="RxC",
+                        help="add, per preset, the paper-like banked buffer with R x C banks "
+                             "and stall-on-conflict, as a cycle-model-only reference (e.g. "
+                             "8x16; repeat for several)")
     parser.add_argument("--m", type=positive_int, help="rows of A (default: 4096)")
     parser.add_argument("--n", type=positive_int, help="columns of B (default: 4096)")
     parser.add_argument("--k", type=positive_int, help="inner dimension (default: 4096)")
@@ -893,6 +943,8 @@ def spec_from(args):
         changes["designs"] = tuple(args.design)
     if args.axis:
         changes["axes"] = tuple(args.axis)
+    if args.banked:
+        changes["banked"] = tuple(args.banked)
     shape = list(spec.shape)
     for index, name in enumerate("mnk"):
         if getattr(args, name) is not None:

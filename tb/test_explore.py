@@ -11,7 +11,9 @@ from dstc.gen import explore
 from dstc.gen.cli import main
 from dstc.gen.options import UsageError
 from dstc.gen.tools import ToolError
+from dstc.sim.banked import BankedStallCost
 from dstc.sim.config import preset
+from dstc.sim.gemm_cycles import gemm_cycles
 
 SHAPE = (48, 40, 64)
 POINTS = ((1.0, 1.0), (0.5, 0.4), (0.1, 0.1))
@@ -149,9 +151,16 @@ def test_specs_from_toml_and_json(tmp_path):
         "small-fp16 tile_m=16 tile_n=16 k_chunk=4", "small-fp16 tile_m=16 tile_n=16 k_chunk=8"]
     assert designs[3].config == preset("small").replace(tile_m=16, tile_n=16, k_chunk=8)
     document = tmp_path / "grid.json"
-    document.write_text(json.dumps({"axes": {"tile_n": [8, 16]}, "seed": 5}))
+    document.write_text(json.dumps({"axes": {"tile_n": [8, 16]}, "seed": 5,
+                                    "banked": [[8, 16], [3, 16]]}))
     spec = explore.load_spec(document)
     assert spec.axes == (("tile_n", (8, 16)),) and spec.seed == 5
+    assert spec.banked == ((8, 16), (3, 16))
+    designs = explore.expand(spec)
+    assert [design.label for design in designs] == [
+        "default tile_n=8", "default tile_n=16", "default banked=8x16", "default banked=3x16"]
+    assert designs[2].banks == (8, 16) and designs[2].config == preset("default")
+    assert designs[3].config is None and "row_banks=3: must divide tile_m" in designs[3].error
     assert spec.points == explore.DEFAULT_POINTS and spec.shape == explore.DEFAULT_SHAPE
     assert len(explore.DEFAULT_POINTS) == 12
 
@@ -162,6 +171,7 @@ def test_specs_from_toml_and_json(tmp_path):
     ('{"axes": {"k_chunk": []}}', "k_chunk=\\[\\]: give a non-empty list"),
     ('{"designs": [{"row_lanes": 2}]}', "designs: 'row_lanes' is not a configuration field"),
     ('{"designs": {"k_chunk": 2}}', "designs: must be a list of tables"),
+    ('{"banked": [[8, 0]]}', "banked: \\[8, 0\\] is not \\[row_banks, col_banks\\]"),
     ('{"designs": [{"k_chunk": 8}], "axes": {"k_chunk": [4]}}', "also set by a design"),
     ('{"shape": [1, 2]}', "shape=\\[1, 2\\]: must be three positive integers"),
     ('{"points": [[0.5, 1.5]]}', "is not \\[density_a, density_b\\]"),
@@ -183,7 +193,7 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert main(["explore", "--spec", str(tmp_path / "missing.toml"), "-o",
                  str(tmp_path)]) == 2
     assert "cannot be read" in capsys.readouterr().err
-    for bad in (["--axis", "k_chunk"], ["--design", "k_chunk=4,tile_m"]):
+    for bad in (["--axis", "k_chunk"], ["--design", "k_chunk=4,tile_m"], ["--banked", "8"]):
         with pytest.raises(SystemExit) as stop:
             main(["explore", *bad, "-o", str(tmp_path)])
         assert stop.value.code == 2
@@ -192,11 +202,22 @@ def test_cli_usage_errors(tmp_path, capsys):
 def test_cli_cycle_model_only(tmp_path, capsys):
     """``--no-synthesis`` on a local cluster of worker processes: the cycle columns only."""
     assert main(["explore", "--preset", "small", "--design", "tile_m=8,tile_n=8",
-                 "--design", "tile_m=16", "--no-synthesis", "--m", "32", "--n", "32", "--k",
-                 "32", "-o", str(tmp_path)]) == 0
+                 "--design", "tile_m=16", "--banked", "2x4", "--no-synthesis", "--m", "32",
+                 "--n", "32", "--k", "48", "-o", str(tmp_path)]) == 0
     with open(tmp_path / "explore.csv") as handle:
         records = list(csv.DictReader(handle))
-    assert len(records) == 2 * 2 * 12
-    assert {record["design"] for record in records} == {"small tile_m=8 tile_n=8",
-                                                        "small tile_m=16"}
+    assert len(records) == 3 * 2 * 12
+    assert {record["design"] for record in records} == {
+        "small tile_m=8 tile_n=8", "small tile_m=16", "small banked=2x4"}
     assert all(record["area_ratio"] == "" and record["cycles"] for record in records)
+    # The banked reference: the preset's crossbar timed with the banked cost, on the same
+    # operands as the crossbar row.
+    config = preset("small")
+    for record in records:
+        if record["design"] == "small banked=2x4" and record["density_b"] == "0.4":
+            point = (float(record["density_a"]), 0.4)
+            a_bits, b_bits = explore._operands(record["operands"], config, (32, 32, 48), point,
+                                               2021)
+            assert int(record["cycles"]) == gemm_cycles(
+                a_bits, b_bits, config, cost=BankedStallCost(config, 2, 4)).cycles
+            assert int(record["crossbar_cycles"]) == gemm_cycles(a_bits, b_bits, config).cycles
