@@ -644,7 +644,10 @@ def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, proce
                     cache.put(digest, kind, params, results[digest])
                     log.info("  done %s %s", kind, digest[:12])
                 else:
-                    error = future.exception()
+                    try:            # an exception, a dead worker (KilledWorker), cancelled
+                        error = future.exception()
+                    except Exception as cancelled:     # reported in the table, not raised
+                        error = cancelled
                     errors[digest] = f"{type(error).__name__}: {error}".splitlines()[0][:300]
                     log.info("  FAILED %s %s: %s", kind, digest[:12], errors[digest])
                 future.release()
