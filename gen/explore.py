@@ -967,12 +967,26 @@ def spec_from(args):
 
 
 def command(args):
-    """Run ``dstc explore``; returns 0 when every job succeeded, 1 when some failed (their
-    rows carry the error). Raises :class:`UsageError` for a bad spec or output folder."""
+    """Run ``dstc explore``; returns 0 when every job succeeded and every design was valid, 1
+    otherwise (their rows carry the error). Raises :class:`UsageError` for a bad spec or
+    output folder and, on the local cluster, for a missing or invalid Liberty file or a
+    missing OpenSTA (before any job runs)."""
     spec = spec_from(args)
     output = check_output_folder(args.output)
+    liberty = args.liberty
+    if spec.synthesis and not args.scheduler:
+        # On the local cluster the tools are this machine's: check them before any job.
+        from .synth import LibertyError, LibertyMissing, check_liberty, liberty_path
+        from .timing import StaMissing, find_sta
+
+        try:
+            liberty = str(check_liberty(liberty or liberty_path()))
+            if spec.timing:
+                find_sta()
+        except (LibertyMissing, LibertyError, StaMissing) as error:
+            raise UsageError(f"{error} (or run with --no-synthesis)") from None
     result = run_explore(spec, output, scheduler=args.scheduler, threads=args.threads,
-                         dashboard=args.dashboard, liberty=args.liberty,
+                         dashboard=args.dashboard, liberty=liberty,
                          figures=not args.no_figures)
     for path in result.paths:
         log.info("wrote %s", path)

@@ -193,6 +193,11 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert main(["explore", "--spec", str(tmp_path / "missing.toml"), "-o",
                  str(tmp_path)]) == 2
     assert "cannot be read" in capsys.readouterr().err
+    empty = tmp_path / "empty.lib"
+    empty.write_text("")
+    assert main(["explore", "--preset", "small", "--liberty", str(empty), "-o",
+                 str(tmp_path)]) == 2
+    assert "or run with --no-synthesis" in capsys.readouterr().err
     for bad in (["--axis", "k_chunk"], ["--design", "k_chunk=4,tile_m"], ["--banked", "8"]):
         with pytest.raises(SystemExit) as stop:
             main(["explore", *bad, "-o", str(tmp_path)])
