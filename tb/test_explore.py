@@ -226,3 +226,18 @@ def test_cli_cycle_model_only(tmp_path, capsys):
             assert int(record["cycles"]) == gemm_cycles(
                 a_bits, b_bits, config, cost=BankedStallCost(config, 2, 4)).cycles
             assert int(record["crossbar_cycles"]) == gemm_cycles(a_bits, b_bits, config).cycles
+
+
+def test_an_existing_scheduler(tmp_path):
+    """``scheduler=``: the jobs go to a cluster the explorer did not start (and leaves up)."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None, resources={"synth": 1}) as cluster:
+        spec = _spec(synthesis=False, axes=(), points=((0.5, 0.4),), operands=("uniform",))
+        result = explore.run_explore(spec, tmp_path, scheduler=cluster.scheduler_address)
+        assert result.jobs_run == 1 and result.jobs_failed == 0
+        (row,) = result.rows
+        assert row.design == "small" and row.cycles > 0 and row.area_ratio is None
+        with Client(cluster) as client:      # still running
+            assert client.submit(sum, [1, 2]).result() == 3
