@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dstc.gen import explore
+from dstc.gen import explore, explore_jobs, explore_report, explore_spec
 from dstc.gen.cli import main
 from dstc.gen.options import UsageError
 from dstc.gen.tools import ToolError
@@ -22,7 +22,7 @@ POINTS = ((1.0, 1.0), (0.5, 0.4), (0.1, 0.1))
 def _spec(**changes):
     values = {"presets": ("small",), "axes": (("k_chunk", (4, 8)), ("array_rows", (2, 16))),
               "shape": SHAPE, "points": POINTS, "timing": False, "cmos": False, "jobs": 1}
-    return explore.ExploreSpec(**{**values, **changes})
+    return explore_spec.ExploreSpec(**{**values, **changes})
 
 
 def _run(out_dir):
@@ -87,7 +87,7 @@ def test_a_small_grid_end_to_end(tmp_path, monkeypatch):
     with open(paths["explore.csv"]) as handle:
         records = list(csv.DictReader(handle))
     assert len(records) == len(first.rows)
-    assert set(records[0]) == {field for field in explore._COLUMNS}
+    assert set(records[0]) == {field for field in explore_report.COLUMNS}
     text = paths["explore.md"].read_text()
     assert "| small k_chunk=8 array_rows=2 |" in text and "ToolError" in text
     assert paths["explore.png"].read_bytes()[:4] == b"\x89PNG"
@@ -101,7 +101,7 @@ def test_a_small_grid_end_to_end(tmp_path, monkeypatch):
     assert {row.design for row in rows} == {"small k_chunk=4 array_rows=2",
                                             "small k_chunk=8 array_rows=2"}
     # Pareto marking: per operand kind and point, exactly the undominated designs.
-    for kind in explore.OPERAND_KINDS:
+    for kind in explore_spec.OPERAND_KINDS:
         for point in POINTS:
             group = [row for row in rows
                      if row.operands == kind and (row.density_a, row.density_b) == point]
@@ -125,13 +125,13 @@ def test_a_small_grid_end_to_end(tmp_path, monkeypatch):
 
 def test_pareto_flags():
     points = [(1.0, 1.0), (2.0, 0.5), (2.0, 1.0), (0.5, 2.0), None, (1.0, None), (1.0, 1.0)]
-    assert explore.pareto_flags(points) == [True, True, False, True, None, None, True]
+    assert explore_report.pareto_flags(points) == [True, True, False, True, None, None, True]
 
 
 def test_the_dense_baseline_ignores_only_the_variant_fields():
     small = preset("small")
-    assert explore.dense_config(small.replace(k_chunk=8), small) == small.replace(k_chunk=8)
-    assert explore.dense_config(small.replace(k_chunk=8), small, ("k_chunk",)) == small
+    assert explore_spec.dense_config(small.replace(k_chunk=8), small) == small.replace(k_chunk=8)
+    assert explore_spec.dense_config(small.replace(k_chunk=8), small, ("k_chunk",)) == small
 
 
 def test_specs_from_toml_and_json(tmp_path):
@@ -140,11 +140,11 @@ def test_specs_from_toml_and_json(tmp_path):
                     'points = [[0.5, 0.4]]\noperands = ["uniform"]\n'
                     'designs = [{}, {tile_m = 16, tile_n = 16}]\n'
                     '[axes]\nk_chunk = [4, 8]\n')
-    spec = explore.load_spec(toml)
+    spec = explore_spec.load_spec(toml)
     assert spec.presets == ("small", "small-fp16") and spec.shape == (64, 64, 128)
     assert spec.axes == (("k_chunk", (4, 8)),) and spec.points == ((0.5, 0.4),)
     assert spec.designs == ((), (("tile_m", 16), ("tile_n", 16)))
-    designs = explore.expand(spec)
+    designs = explore_spec.expand(spec)
     assert [design.label for design in designs] == [
         "small k_chunk=4", "small k_chunk=8", "small tile_m=16 tile_n=16 k_chunk=4",
         "small tile_m=16 tile_n=16 k_chunk=8", "small-fp16 k_chunk=4", "small-fp16 k_chunk=8",
@@ -153,16 +153,16 @@ def test_specs_from_toml_and_json(tmp_path):
     document = tmp_path / "grid.json"
     document.write_text(json.dumps({"axes": {"tile_n": [8, 16]}, "seed": 5,
                                     "banked": [[8, 16], [3, 16]]}))
-    spec = explore.load_spec(document)
+    spec = explore_spec.load_spec(document)
     assert spec.axes == (("tile_n", (8, 16)),) and spec.seed == 5
     assert spec.banked == ((8, 16), (3, 16))
-    designs = explore.expand(spec)
+    designs = explore_spec.expand(spec)
     assert [design.label for design in designs] == [
         "default tile_n=8", "default tile_n=16", "default banked=8x16", "default banked=3x16"]
     assert designs[2].banks == (8, 16) and designs[2].config == preset("default")
     assert designs[3].config is None and "row_banks=3: must divide tile_m" in designs[3].error
-    assert spec.points == explore.DEFAULT_POINTS and spec.shape == explore.DEFAULT_SHAPE
-    assert len(explore.DEFAULT_POINTS) == 12
+    assert spec.points == explore_spec.DEFAULT_POINTS and spec.shape == explore_spec.DEFAULT_SHAPE
+    assert len(explore_spec.DEFAULT_POINTS) == 12
 
 
 @pytest.mark.parametrize("content,message", [
@@ -184,7 +184,7 @@ def test_bad_specs_are_refused(tmp_path, content, message):
     path = tmp_path / "spec.json"
     path.write_text(content)
     with pytest.raises(UsageError, match=message):
-        explore.load_spec(path)
+        explore_spec.load_spec(path)
 
 
 def test_cli_usage_errors(tmp_path, capsys):
@@ -221,8 +221,8 @@ def test_cli_cycle_model_only(tmp_path, capsys):
     for record in records:
         if record["design"] == "small banked=2x4" and record["density_b"] == "0.4":
             point = (float(record["density_a"]), 0.4)
-            a_bits, b_bits = explore._operands(record["operands"], config, (32, 32, 48), point,
-                                               2021)
+            a_bits, b_bits = explore_jobs.draw_operands(record["operands"], config,
+                                                        (32, 32, 48), point, 2021)
             assert int(record["cycles"]) == gemm_cycles(
                 a_bits, b_bits, config, cost=BankedStallCost(config, 2, 4)).cycles
             assert int(record["crossbar_cycles"]) == gemm_cycles(a_bits, b_bits, config).cycles
