@@ -15,12 +15,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: all demo test lint soak bench figures generate area fpga tools tech venv clean help
+.PHONY: all demo test lint soak bench figures generate area explore fpga tools tech venv clean help
 
 all: test
 
 help:
-	@echo "make demo | test | lint | soak | bench | figures | generate | area | fpga | tech | clean"
+	@echo "make demo | test | lint | soak | bench | figures | generate | area | explore | fpga | tech | clean"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,19 @@ generate: $(STAMP)
 
 area: $(STAMP) tech
 	$(BIN)/dstc area --preset default --design both
+
+# The accumulator design space on the default preset (docs/explore.md): each variant and the
+# dense baseline synthesised (one synthesis at a time: the crossbar needs about 11 GB) and
+# swept at 4096^3 on the density grid; finished jobs are cached in the output's cache/, so an
+# interrupted run resumes. Hours on 2 cores; not part of `make test`. `make explore
+# EXPLORE_ARGS="--scheduler tcp://HOST:8786"` runs it on an existing Dask cluster.
+EXPLORE_DESIGNS := --design lane_placement=crossbar --design lane_placement=reach \
+	--design lane_placement=reach,row_classes=2 --design lane_placement=reach,row_classes=4 \
+	--design lane_placement=reach,row_classes=8 \
+	--design lane_placement=reach,row_classes=8,col_classes=2 --banked 8x16
+EXPLORE_ARGS ?=
+explore: $(STAMP) tech
+	$(BIN)/dstc explore --preset default $(EXPLORE_DESIGNS) -o build/explore/default $(EXPLORE_ARGS)
 
 # ECP5 place-and-route of both cores (`make fpga FPGA_PRESET=default` to try another preset).
 FPGA_PRESET ?= small-fp16

@@ -32,6 +32,7 @@ SUBCOMMANDS = {
     "fpga": ".fpga.cli",
     "sweep": ".sweep",
     "network": ".network",
+    "explore": ".explore",
 }
 
 

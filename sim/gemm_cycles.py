@@ -20,9 +20,14 @@ and the GEMM ``sum over tiles + 1`` (the hand-over of the last row). Skipped til
 a GEMM whose tiles are all skipped sends no command and takes 0 cycles.
 
 The cost of a k-step is the caller's :class:`KstepCost`; the default :class:`ChunkCost` is the
-core's ``ceil(nnzA / array_rows) * ceil(nnzB / array_cols)``. Dense-mode cycles (the same core,
-every k-step a DENSE) and dense-baseline cycles (:class:`~dstc.sim.dense_model.DenseTiming`,
-the iso-MAC Volta-style core) are closed forms of the shape alone.
+core's ``ceil(nnzA / array_rows) * ceil(nnzB / array_cols)``; :func:`kstep_cost` gives the cost
+of a configuration's accumulator variant. A cost sees either per-class nonzero counts of the
+k-step's A column and B row (the default, enough for the chunk and lane-class costs) or, when
+it sets ``operands = "bitmaps"``, the k-step's bitmaps themselves (costs that depend on the
+positions inside a chunk, such as the banked buffer of ``dstc.sim.banked``). Dense-mode
+cycles (the same core, every k-step a DENSE) and dense-baseline cycles
+(:class:`~dstc.sim.dense_model.DenseTiming`, the iso-MAC Volta-style core) are closed forms of
+the shape alone.
 
 The tests (``tb/test_gemm_cycles.py``) check every function here against the command-level
 model on hundreds of GEMMs.
@@ -38,7 +43,8 @@ from .cycles import SPWMMA_FIXED_CYCLES
 from .dense_model import DenseTiming
 from .isa import DOT_LENGTH, DenseGeometry, dense_pipeline_latency, pipeline_latency
 
-__all__ = ["KstepCost", "ChunkCost", "LaneClassCost", "GemmCycles", "gemm_cycles", "class_counts",
+__all__ = ["KstepCost", "ChunkCost", "LaneClassCost", "kstep_cost", "GemmCycles", "gemm_cycles",
+           "class_counts", "kstep_bitmaps",
            "dense_mode_cycles", "dense_baseline_cycles", "dense_baseline_program_cycles",
            "STRUCTURED_24_SPEEDUP", "structured_24_cycles", "speedup", "utilisation"]
 
@@ -66,7 +72,16 @@ class KstepCost(abc.ABC):
     GEMM's per-pair sums then become matrix products (fast path, used by the 4096^3 sweep).
     Other costs go through :meth:`issues` on every (A column, B row) pair (general path, about
     2.5 times slower for the chunk cost).
+
+    A cost whose cycles depend on where the nonzeros sit, not only on how many each class
+    holds, sets :attr:`operands` to ``"bitmaps"``: its methods then receive, in place of the
+    counts, the k-step's bitmaps, bool ``[..., tile_m]`` (the A column, row ``r`` at index
+    ``r``) and bool ``[..., tile_n]`` (the B row), with the same rules (and the same fast path
+    when it is separable); :attr:`row_classes` and :attr:`col_classes` are then unused.
     """
+
+    #: What the methods receive: ``"counts"`` (per-class nonzero counts) or ``"bitmaps"``.
+    operands = "counts"
 
     #: Row classes ``G`` (A-side counts per ``row mod G``); must divide ``tile_m``.
     row_classes = 1
@@ -148,6 +163,20 @@ class LaneClassCost(KstepCost):
         return f"LaneClassCost(row_classes={self.row_classes}, col_classes={self.col_classes})"
 
 
+def kstep_cost(config):
+    """The k-step cost of ``config``'s accumulator variant: :class:`LaneClassCost` with the
+    configuration's ``row_classes`` and ``col_classes`` when either is above 1, else
+    :class:`ChunkCost` (the crossbar and the reach-limited lanes with lane skipping, which has
+    the chunk model's cycles exactly). Configurations without these fields (older ones) are
+    crossbars. Raises ``ValueError`` like :class:`LaneClassCost` for class counts that do not
+    divide the lanes and the tile."""
+    row_classes = getattr(config, "row_classes", 1)
+    col_classes = getattr(config, "col_classes", 1)
+    if row_classes == 1 and col_classes == 1:
+        return ChunkCost(config)
+    return LaneClassCost(config, row_classes, col_classes)
+
+
 @dataclasses.dataclass(frozen=True)
 class GemmCycles:
     """What :func:`gemm_cycles` finds; every count equals the command-level program's."""
@@ -204,6 +233,37 @@ def class_counts(a_bitmap, b_bitmap, config, row_classes=1, col_classes=1):
     return a_counts, b_counts
 
 
+def kstep_bitmaps(a_bitmap, b_bitmap, config):
+    """The bitmaps of every k-step, as a cost with ``operands = "bitmaps"`` receives them.
+
+    ``a_bitmap`` (``M x K``) and ``b_bitmap`` (``K x N``): bool nonzero maps (other dtypes:
+    nonzero means set). Returns ``(a_columns, b_rows)``: bool arrays
+    ``[ceil(M/tile_m), Kp, tile_m]`` (element ``[i, k, r]``: A row ``i * tile_m + r``, column
+    ``k``) and ``[Kp, ceil(N/tile_n), tile_n]`` (element ``[k, j, c]``: B row ``k``, column
+    ``j * tile_n + c``), ``Kp`` being ``K`` rounded up to a multiple of ``k_chunk`` (the
+    padding is empty). Raises ``ValueError`` on shapes that are not 2-D or do not agree."""
+    a, b = _bitmap(a_bitmap, "a_bitmap"), _bitmap(b_bitmap, "b_bitmap")
+    (m, k), (k_b, n) = a.shape, b.shape
+    if k != k_b:
+        raise ValueError(f"inner dimensions differ: A is {m}x{k}, B is {k_b}x{n}")
+    tm, tn, kc = config.tile_m, config.tile_n, config.k_chunk
+    gm, gn, kp = -(-m // tm), -(-n // tn), -(-k // kc) * kc
+    a_columns = np.ascontiguousarray(_padded(a, gm * tm, kp).reshape(gm, tm, kp)
+                                     .transpose(0, 2, 1))
+    b_rows = _padded(b, kp, gn * tn).reshape(kp, gn, tn)
+    return a_columns, b_rows
+
+
+def _operands(a_bitmap, b_bitmap, config, cost):
+    """What ``cost``'s methods receive for every k-step: per-class counts or bitmaps."""
+    if cost.operands == "bitmaps":
+        return kstep_bitmaps(a_bitmap, b_bitmap, config)
+    if cost.operands != "counts":
+        raise ValueError(f"cost {cost!r}: operands={cost.operands!r}; must be 'counts' or "
+                         f"'bitmaps'")
+    return class_counts(a_bitmap, b_bitmap, config, cost.row_classes, cost.col_classes)
+
+
 def _checked(issues, nonempty, cost):
     issues = np.asarray(issues, dtype=np.int64)
     if np.any(issues[nonempty] < 1):
@@ -228,8 +288,8 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
     charges 0 cycles for a non-empty k-step.
     """
     cost = ChunkCost(config) if cost is None else cost
-    a_counts, b_counts = class_counts(a_bitmap, b_bitmap, config, cost.row_classes,
-                                      cost.col_classes)
+    # Per-class counts or k-step bitmaps (see KstepCost.operands); called counts either way.
+    a_counts, b_counts = _operands(a_bitmap, b_bitmap, config, cost)
     gm, kp, _ = a_counts.shape
     gn = b_counts.shape[1]
     tm, kc = config.tile_m, config.k_chunk

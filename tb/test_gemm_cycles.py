@@ -17,6 +17,8 @@ from dstc.sim.gemm_cycles import (
     dense_baseline_program_cycles,
     dense_mode_cycles,
     gemm_cycles,
+    kstep_bitmaps,
+    kstep_cost,
     structured_24_cycles,
 )
 from dstc.sim.golden import kstep_issues, spgemm
@@ -350,3 +352,83 @@ def test_dense_baseline_needs_a_buildable_configuration():
                         operand_type="int8", accum_type="int16")
     with pytest.raises(ConfigError, match="multiple of the dot length"):
         dense_baseline_cycles((4, 4, 4), config)
+
+
+# -- costs on k-step bitmaps, and the cost of a configuration ------------------------------------
+
+
+def test_kstep_bitmaps_layout():
+    config = preset("small")                       # tile 8 x 8, k_chunk 4
+    a_bits = np.zeros((10, 5), dtype=bool)
+    b_bits = np.zeros((5, 9), dtype=bool)
+    a_bits[9, 4] = True                            # tile row 1, row 1, k 4
+    b_bits[3, 8] = True                            # k 3, column tile 1, column 0
+    a_columns, b_rows = kstep_bitmaps(a_bits, b_bits, config)
+    assert a_columns.shape == (2, 8, 8) and b_rows.shape == (8, 2, 8)
+    assert a_columns.dtype == b_rows.dtype == np.bool_
+    assert np.argwhere(a_columns).tolist() == [[1, 4, 1]]
+    assert np.argwhere(b_rows).tolist() == [[3, 1, 0]]
+
+
+class _PositionCost(KstepCost):
+    """A cost on bitmaps (not separable): the chunk cost plus one cycle when the A column's
+    first row and the B row's first column are both set."""
+
+    operands = "bitmaps"
+
+    def __init__(self, config):
+        self.chunks = ChunkCost(config)
+
+    def issues(self, a_bits, b_bits):
+        a_bits, b_bits = np.asarray(a_bits), np.asarray(b_bits)
+        base = self.chunks.issues(a_bits.sum(-1, keepdims=True), b_bits.sum(-1, keepdims=True))
+        return base + (a_bits[..., 0] & b_bits[..., 0])
+
+
+def test_a_bitmap_cost_on_the_general_path_equals_the_command_level_model(seed):
+    config = preset("small")
+    cost = _PositionCost(config)
+    rng = np.random.default_rng(seed)
+    for trial in range(12):
+        m, n, k = (int(v) for v in rng.integers(1, 40, 3))
+        a_bits = _random_bits(rng, (m, k), rng.random())
+        b_bits = _random_bits(rng, (k, n), rng.random())
+        program = _program(a_bits, b_bits, config, with_c=trial % 2 == 1)
+        timing, header = CoreTiming(config), None
+        for command in program.commands:
+            issues = 0
+            if command.opcode == Opcode.SPWMMA:
+                header = command
+            elif command.opcode == Opcode.KSTEP:
+                issues = int(cost.issues(header.a_bitmaps[command.k],
+                                         header.b_bitmaps[command.k]))
+            timing.accept(command.opcode, issues)
+        assert (gemm_cycles(a_bits, b_bits, config, cost=cost, with_c=trial % 2 == 1).cycles
+                == timing.finish_cycle)
+
+
+def test_an_unknown_operand_kind_is_refused():
+    class _Odd(ChunkCost):
+        operands = "values"
+
+    config = preset("small")
+    with pytest.raises(ValueError, match="operands='values'; must be 'counts' or 'bitmaps'"):
+        gemm_cycles(np.ones((4, 4), bool), np.ones((4, 4), bool), config, cost=_Odd(config))
+
+
+def test_kstep_cost_of_a_configuration():
+    import types
+
+    default = preset("default")
+    assert isinstance(kstep_cost(default), ChunkCost)          # no class fields: a crossbar
+
+    def variant(**fields):
+        return types.SimpleNamespace(**{**default.to_dict(), **fields})
+
+    assert isinstance(kstep_cost(variant(lane_placement="reach", row_classes=1,
+                                         col_classes=1)), ChunkCost)
+    cost = kstep_cost(variant(row_classes=8, col_classes=2))
+    assert isinstance(cost, LaneClassCost)
+    assert (cost.row_classes, cost.col_classes) == (8, 2)
+    with pytest.raises(ValueError, match="row_classes=3: must divide the lanes"):
+        kstep_cost(variant(row_classes=3, col_classes=1))
