@@ -18,7 +18,7 @@ from dstc.gen.gemm_sim import run_with_progress
 from dstc.sim.config import DstcConfig, preset
 
 SUBCOMMANDS = ["presets", "generate", "isa", "sim", "bench", "demo", "area", "fpga", "sweep",
-               "network"]
+               "explore", "network"]
 
 
 def test_every_subcommand_has_help(capsys):
