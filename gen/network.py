@@ -19,9 +19,7 @@ command line: ``dstc network`` (:func:`add_arguments` and :func:`command`).
 """
 
 import argparse
-import csv
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -55,6 +53,7 @@ from .options import (
     seed_type,
 )
 from .sweep import random_bitmap
+from .tables import json_record, write_csv_json
 from .tools import measure_dstc
 from .weights import (
     HED_PACKAGE,
@@ -186,12 +185,24 @@ def _totals(rows, config):
         utilisation=_ratio(useful, cycles * config.macs) if useful else 0.0)
 
 
-def _bar(progress, total, desc):
+def _with_bar(items, total, progress, desc, name_of):
+    """Yield ``items``; with ``progress``, a tqdm bar of ``total`` layers on stderr, its
+    postfix the name (``name_of(item)``) of the layer just computed."""
     if not progress:
-        return None
+        yield from items
+        return
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="layer", desc=desc, file=sys.stderr, leave=False)
+    with tqdm(total=total, unit="layer", desc=desc, file=sys.stderr, leave=False) as bar:
+        for item in items:
+            bar.set_postfix_str(name_of(item))
+            yield item
+            bar.update()
+
+
+def _run(weight_density, rows, config, started):
+    return NetworkRun(weight_density=weight_density, rows=tuple(rows),
+                      totals=_totals(rows, config), seconds=time.monotonic() - started)
 
 
 def _vgg16_run(config, weights, image_input, density, pruning, cost, progress):
@@ -202,32 +213,25 @@ def _vgg16_run(config, weights, image_input, density, pruning, cost, progress):
                                                                           strict=True)]
     biases = [w.bias for w in weights]
     rows = []
-    bar = _bar(progress, len(VGG16_LAYERS), f"VGG-16 at weight density {density:g}")
-    try:
-        layer_started = time.monotonic()
-        for activity in forward(VGG16_LAYERS, pruned, biases, image_input):
-            if bar is not None:
-                bar.set_postfix_str(activity.layer.name)
-            cycles = layer_cycles(activity.a_bitmap, activity.b_bitmap, config, cost=cost)
-            now = time.monotonic()
-            rows.append(_row(activity.layer.name, "conv", activity.input_size,
-                             activity.input_density, cycles, activity.flushed,
-                             now - layer_started))
-            if activity.overflowed:
-                log.warning("%s: %d outputs overflow fp16 (become infinite)",
-                            activity.layer.name, activity.overflowed)
-            layer_started = now
-            if bar is not None:
-                bar.update()
-    finally:
-        if bar is not None:
-            bar.close()
-    return NetworkRun(weight_density=density, rows=tuple(rows), totals=_totals(rows, config),
-                      seconds=time.monotonic() - started)
+    layer_started = time.monotonic()
+    for activity in _with_bar(forward(VGG16_LAYERS, pruned, biases, image_input, config),
+                              len(VGG16_LAYERS), progress,
+                              f"VGG-16 at weight density {density:g}",
+                              lambda activity: activity.layer.name):
+        cycles = layer_cycles(activity.a_bitmap, activity.b_bitmap, config, cost=cost)
+        now = time.monotonic()
+        rows.append(_row(activity.layer.name, "conv", activity.input_size,
+                         activity.input_density, cycles, activity.flushed, now - layer_started))
+        if activity.overflowed:
+            log.warning("%s: %d outputs overflow fp16 (become infinite)",
+                        activity.layer.name, activity.overflowed)
+        layer_started = now
+    return _run(density, rows, config, started)
 
 
-def _spec_bitmaps(spec, rng):
-    """A and lowered-B bitmaps of a layer-file layer (A first from ``rng``, then B)."""
+def _spec_bitmaps(spec, rng, config):
+    """A and lowered-B bitmaps of a layer-file layer (A first from ``rng``, then B; a
+    convolution's B through the bitmap im2col with ``config``'s tiles)."""
     m, n, k = spec.gemm_shape
     if spec.weights is None:
         a_bits = random_bitmap(rng, (m, k), spec.weight_density)
@@ -241,7 +245,7 @@ def _spec_bitmaps(spec, rng):
         h, w = spec.input_size
         active = random_bitmap(rng, (c, h * w), spec.activation_density).reshape(c, h, w)
         input_density = float(np.count_nonzero(active)) / active.size
-        b_bits = lowered_bitmap(active, spec.layer)
+        b_bits = lowered_bitmap(active, spec.layer, config)
     else:
         b_bits = random_bitmap(rng, (k, n), spec.activation_density)
         input_density = float(np.count_nonzero(b_bits)) / b_bits.size
@@ -252,24 +256,16 @@ def _layer_file_run(config, specs, seed, cost, progress):
     started = time.monotonic()
     children = np.random.SeedSequence(seed).spawn(len(specs))
     rows = []
-    bar = _bar(progress, len(specs), "layers")
-    try:
-        for spec, child in zip(specs, children, strict=True):
-            layer_started = time.monotonic()
-            if bar is not None:
-                bar.set_postfix_str(spec.layer.name)
-            a_bits, b_bits, input_density = _spec_bitmaps(spec, np.random.default_rng(child))
-            cycles = layer_cycles(a_bits, b_bits, config, cost=cost)
-            kind = "conv" if isinstance(spec.layer, ConvLayer) else "gemm"
-            rows.append(_row(spec.layer.name, kind, spec.input_size, input_density, cycles,
-                             None, time.monotonic() - layer_started))
-            if bar is not None:
-                bar.update()
-    finally:
-        if bar is not None:
-            bar.close()
-    return NetworkRun(weight_density=None, rows=tuple(rows), totals=_totals(rows, config),
-                      seconds=time.monotonic() - started)
+    for spec, child in _with_bar(zip(specs, children, strict=True), len(specs), progress,
+                                 "layers", lambda item: item[0].layer.name):
+        layer_started = time.monotonic()
+        a_bits, b_bits, input_density = _spec_bitmaps(spec, np.random.default_rng(child),
+                                                      config)
+        cycles = layer_cycles(a_bits, b_bits, config, cost=cost)
+        kind = "conv" if isinstance(spec.layer, ConvLayer) else "gemm"
+        rows.append(_row(spec.layer.name, kind, spec.input_size, input_density, cycles,
+                         None, time.monotonic() - layer_started))
+    return _run(None, rows, config, started)
 
 
 def _check_size(size):
@@ -347,39 +343,26 @@ def run_network(config, *, image="china", size=DEFAULT_SIZE, offset=None,
 
 # Written columns: every field but the run time, so that a run writes identical files.
 _COLUMNS = [field.name for field in dataclasses.fields(LayerRow) if field.name != "seconds"]
-
-
-def _json_value(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
+_TOTALS = [field.name for field in dataclasses.fields(NetworkTotals)]
 
 
 def write_tables(result, out_dir):
     """Write ``network.csv`` (one line per layer and weight density) and ``network.json``
-    (configuration, source, and per run the layers and the totals); returns their paths."""
+    (configuration, source, and per run the layers and the totals), each atomically; returns
+    their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out_dir / "network.csv", out_dir / "network.json"
-    with open(csv_path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["weight_density", *_COLUMNS])
-        for run in result.runs:
-            for row in run.rows:
-                writer.writerow(["" if run.weight_density is None else run.weight_density,
-                                 *("" if getattr(row, name) is None else getattr(row, name)
-                                   for name in _COLUMNS)])
     document = {
         "label": result.label, "config": result.config.to_dict(), "source": result.source,
         "pruning": result.pruning, "seed": result.seed,
         "runs": [{"weight_density": run.weight_density,
-                  "totals": {key: _json_value(value)
-                             for key, value in dataclasses.asdict(run.totals).items()},
-                  "layers": [{name: _json_value(getattr(row, name)) for name in _COLUMNS}
-                             for row in run.rows]}
+                  "totals": json_record(run.totals, _TOTALS),
+                  "layers": [json_record(row, _COLUMNS) for row in run.rows]}
                  for run in result.runs],
     }
-    json_path.write_text(json.dumps(document, indent=2) + "\n")
-    return (csv_path, json_path)
+    return write_csv_json(out_dir / "network.csv", out_dir / "network.json",
+                          ["weight_density", *_COLUMNS],
+                          ([run.weight_density, *(getattr(row, name) for name in _COLUMNS)]
+                           for run in result.runs for row in run.rows), document)
 
 
 def _run_label(run):
