@@ -48,9 +48,9 @@ from .options import (
     seed_type,
 )
 
-__all__ = ["TileProgram", "TileCheck", "tile_programs", "sample_tiles", "check_runs",
-           "ConvRequest", "ConvPlan", "ConvRunResult", "plan_conv", "run_conv", "HELP",
-           "DESCRIPTION", "add_arguments", "command"]
+__all__ = ["TileProgram", "TileCheck", "CheckedTiles", "tile_programs", "sample_tiles",
+           "check_runs", "ConvRequest", "ConvPlan", "ConvRunResult", "plan_conv", "run_conv",
+           "HELP", "DESCRIPTION", "add_arguments", "command"]
 
 
 # -- output tiles through the RTL (shared with dstc network) ------------------------------------
@@ -297,26 +297,20 @@ class ConvPlan:
 
 
 @dataclass(frozen=True)
-class ConvRunResult:
-    """The figures of a ``dstc conv`` run: one :class:`TileCheck` per program (``checks``),
-    the layer's exact-model figures (``layer``, a :class:`~dstc.sim.conv.ConvCycles`), the
-    useful MACs the core counted over every program, and the times in seconds. ``ok`` when
-    every check passes."""
-    preset: str
-    simulator: str
-    seed: int
-    shape: ConvShape
-    sampled: bool
+class CheckedTiles:
+    """Programs of a layer through the RTL: ``checks``, one :class:`TileCheck` per program,
+    and their sums."""
     checks: tuple
-    layer: object
-    useful_macs: int
-    sim_seconds: float
-    build_and_run_seconds: float
-    generate_seconds: float
 
     @property
-    def ok(self):
-        return all(check.ok for check in self.checks)
+    def tiles(self):
+        """The output tiles run, ``(tile_row, tile_column)`` each (None: the whole layer)."""
+        return tuple(check.tile for check in self.checks)
+
+    @property
+    def values_match(self):
+        """Every value of every program equals the golden model's, bit for bit."""
+        return all(check.values_match for check in self.checks)
 
     @property
     def cycles(self):
@@ -327,6 +321,29 @@ class ConvRunResult:
     def model_cycles(self):
         """The exact model's cycles, summed over the programs."""
         return sum(check.model_cycles for check in self.checks)
+
+    @property
+    def ok(self):
+        """Every program passed every check (values, cycles, no error flag)."""
+        return all(check.ok for check in self.checks)
+
+
+@dataclass(frozen=True)
+class ConvRunResult(CheckedTiles):
+    """The figures of a ``dstc conv`` run: one :class:`TileCheck` per program (``checks``,
+    the sums of :class:`CheckedTiles`), the layer's exact-model figures (``layer``, a
+    :class:`~dstc.sim.conv.ConvCycles`), the useful MACs the core counted over every program,
+    and the times in seconds. ``ok`` when every check passes."""
+    preset: str
+    simulator: str
+    seed: int
+    shape: ConvShape
+    sampled: bool
+    layer: object
+    useful_macs: int
+    sim_seconds: float
+    build_and_run_seconds: float
+    generate_seconds: float
 
     def summary(self):
         """The lines ``dstc conv`` prints after the run."""

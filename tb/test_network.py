@@ -411,8 +411,9 @@ def test_layer_file_command(tmp_path, capsys):
 
 def test_vgg16_command(tmp_path, capsys):
     out = tmp_path / "out"
-    assert _dstc_network(["--image", "flower", "--size", "32x48", "--weight-density", "0.5",
-                         "--pruning", "global", "--no-figures", "-o", str(out)]) == 0
+    assert _dstc_network(["--no-rtl", "--image", "flower", "--size", "32x48",
+                          "--weight-density", "0.5", "--pruning", "global", "--no-figures",
+                          "-o", str(out)]) == 0
     text = capsys.readouterr().out
     assert "VGG-16 on flower (32x48 crop), weight density 0.5, global pruning" in text
     assert "| conv1_1 | 64x1536x27 |" in text and "whole network" in text
@@ -422,7 +423,18 @@ def test_vgg16_command(tmp_path, capsys):
                           (["--size", "500"], "size=500x500: must fit in the photo (427x640)"),
                           (["--image", "nowhere.png"], "image='nowhere.png': not a sample"),
                           (["--offset", "300,0"], "offset=300,0")):
-        status = _dstc_network([*argv, "--no-figures", "-o", str(out)])
+        status = _dstc_network([*argv, "--no-rtl", "--no-figures", "-o", str(out)])
+        error = capsys.readouterr().err
+        assert status == 2 and message in error and "Traceback" not in error
+    for argv, message in ((["--rtl-layers", "conv9_9"], "'conv9_9' is not a VGG-16 layer"),
+                          (["--preset", "int8"], "--rtl-tiles: the network's operands are "
+                                                 "fp16, the configuration's are int8"),
+                          (["--no-rtl", "--rtl-tiles", "2"], "--rtl-tiles: VGG-16 on a photo "
+                                                             "draws nothing at random without")):
+        try:
+            status = _dstc_network([*argv, "--no-figures", "-o", str(out)])
+        except SystemExit as stop:                   # argparse's errors exit with 2
+            status = stop.code
         error = capsys.readouterr().err
         assert status == 2 and message in error and "Traceback" not in error
 
