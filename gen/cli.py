@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "generate": ".generate",
     "isa": ".isa_doc",
     "sim": ".gemm_sim",
+    "conv": ".conv",
     "bench": ".bench",
     "demo": ".demo",
     "area": ".area",

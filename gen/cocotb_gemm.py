@@ -1,9 +1,12 @@
 """cocotb test module that ``dstc sim`` runs in the simulator (not a pytest test).
 
-It reads the job (configuration and commands) from the pickle file named by DSTC_JOB, runs it
-on the core with :func:`~dstc.gen.core_driver.run_commands`, writes the number of commands
-accepted so far to the file named by DSTC_PROGRESS (at most ten times a second) and what it
-observed to the pickle file named by DSTC_RESULT.
+It reads the job (the configuration and a list of command programs) from the pickle file named
+by DSTC_JOB, resets the core once and runs the programs one after the other with
+:func:`~dstc.gen.core_driver.run_commands` (each starts on the idle core the previous one left,
+and its cycles count from its own first cycle), writes the number of commands accepted so far
+over all programs to the file named by DSTC_PROGRESS (at most ten times a second) and what it
+observed (one :class:`~dstc.gen.core_driver.CoreRun` per program) to the pickle file named by
+DSTC_RESULT.
 """
 
 import os
@@ -32,15 +35,20 @@ class _Progress:
 
 @cocotb.test()
 async def gemm(dut):
-    """Run the job's commands and record responses, accept cycles, counters and flags."""
+    """Run the job's programs and record, per program, responses, accept cycles, counters and
+    flags."""
     with open(os.environ["DSTC_JOB"], "rb") as job_file:
         job = pickle.load(job_file)
-    commands = job["commands"]
+    programs = job["programs"]
     await reset_core(dut)
     started = time.monotonic()
-    progress = _Progress(os.environ["DSTC_PROGRESS"], len(commands))
-    run = await run_commands(dut, job["config"], commands, design=SPARSE_CORE,
-                             progress=progress)
-    result = {"run": run, "seconds": time.monotonic() - started}
+    progress = _Progress(os.environ["DSTC_PROGRESS"], sum(map(len, programs)))
+    runs, done = [], 0
+    for commands in programs:
+        runs.append(await run_commands(dut, job["config"], commands, design=SPARSE_CORE,
+                                       progress=lambda accepted, before=done:
+                                       progress(before + accepted)))
+        done += len(commands)
+    result = {"runs": runs, "seconds": time.monotonic() - started}
     with open(os.environ["DSTC_RESULT"], "wb") as result_file:
         pickle.dump(result, result_file)

@@ -56,8 +56,8 @@ from .tools import stop_children
 from .verilog import cached_verilog
 
 __all__ = ["GemmRequest", "GemmPlan", "GemmResult", "plan_gemm", "estimate_request", "run_gemm",
-           "core_verilog", "run_with_progress", "HELP", "DESCRIPTION", "add_arguments",
-           "command"]
+           "core_verilog", "run_with_progress", "ProgramsRun", "simulate_programs", "print_run",
+           "HELP", "DESCRIPTION", "add_arguments", "command"]
 
 
 def core_verilog(config, out_dir):
@@ -120,6 +120,78 @@ def run_with_progress(run, progress_path, label, stream=None):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+@dataclass(frozen=True)
+class ProgramsRun:
+    """What :func:`simulate_programs` observed: ``runs``, one
+    :class:`~dstc.gen.core_driver.CoreRun` per program in order (``counters`` are the core's
+    counters at the end of each program: they count from the reset before the first);
+    ``sim_seconds`` (simulation alone), ``build_and_run_seconds``, ``generate_seconds``
+    (Verilog; 0 when given) and ``top`` (the simulated module)."""
+    runs: tuple
+    sim_seconds: float
+    build_and_run_seconds: float
+    generate_seconds: float
+    top: str
+
+
+def simulate_programs(config, programs, build_dir, log, *, simulator="verilator", waves=False,
+                      cxx_opt="-O2", verilog=None, progress_label=None):
+    """Run command ``programs`` (lists of :mod:`dstc.sim.isa` commands) one after the other on
+    the core of ``config`` in one simulation (:mod:`dstc.gen.cocotb_gemm`): the core is reset
+    once, each program starts when the previous one has drained and the core is idle, and its
+    cycles count from its own first cycle.
+
+    ``build_dir``: the simulator's build folder (reused when up to date; its parent holds the
+    generated Verilog unless ``verilog`` names it); ``log``: where the cocotb log is copied;
+    ``waves``: an FST waveform in ``build_dir``; ``progress_label``: show a progress bar of
+    the commands accepted under that label. Returns a :class:`ProgramsRun`. Raises
+    :class:`~dstc.gen.cocotb_run.SimulationError` when the simulator or the testbench fails.
+    """
+    build_dir, log_path = Path(build_dir), Path(log)
+    if verilog is None:
+        verilog, top, generate_seconds = core_verilog(config, build_dir.parent)
+    else:
+        top, generate_seconds = "dstc_core", 0.0
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dstc-sim-") as scratch:
+        job, result_path = Path(scratch) / "job.pkl", Path(scratch) / "result.pkl"
+        progress = Path(scratch) / "progress"
+        with open(job, "wb") as job_file:
+            pickle.dump({"config": config, "programs": [list(commands) for commands in programs]},
+                        job_file)
+        # A run with waves runs in the build folder (where its waveform is kept), taking
+        # turns with other runs there; any other run in the scratch folder, beside other
+        # runs of the same build, its log copied next to the build at the end.
+        run_dir = build_dir if waves else Path(scratch) / "run"
+        run_log = log_path if waves else Path(scratch) / "cocotb.log"
+        started = time.monotonic()
+
+        def simulate():
+            return run_cocotb(verilog_path=verilog, toplevel=top,
+                              test_module="dstc.gen.cocotb_gemm", test_dir=None,
+                              simulator=simulator, build_dir=build_dir, waves=waves,
+                              cxx_opt=cxx_opt, log=run_log, run_dir=run_dir,
+                              extra_env={"DSTC_JOB": str(job), "DSTC_RESULT": str(result_path),
+                                         "DSTC_PROGRESS": str(progress)})
+
+        try:
+            if progress_label is not None:
+                run_with_progress(simulate, progress, progress_label)
+            else:
+                simulate()
+        finally:
+            if run_log != log_path and run_log.is_file():
+                partial = log_path.with_name(f".{log_path.name}.{os.getpid()}.tmp")
+                shutil.copyfile(run_log, partial)
+                os.replace(partial, log_path)
+        total_seconds = time.monotonic() - started
+        with open(result_path, "rb") as result_file:
+            result = pickle.load(result_file)
+    return ProgramsRun(runs=tuple(result["runs"]), sim_seconds=result["seconds"],
+                       build_and_run_seconds=total_seconds, generate_seconds=generate_seconds,
+                       top=top)
 
 
 @dataclass(frozen=True)
@@ -219,49 +291,14 @@ class GemmPlan:
         Raises :class:`~dstc.gen.cocotb_run.SimulationError` when the simulator or the
         testbench fails."""
         request, program, config = self.request, self.program, self.request.config
-        design_dir = self.build_dir.parent
-        if request.verilog is None:
-            verilog, top, generate_seconds = core_verilog(config, design_dir)
-        else:
-            verilog, top, generate_seconds = request.verilog, "dstc_core", 0.0
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="dstc-sim-") as scratch:
-            job, result_path = Path(scratch) / "job.pkl", Path(scratch) / "result.pkl"
-            progress = Path(scratch) / "progress"
-            with open(job, "wb") as job_file:
-                pickle.dump({"config": config, "commands": program.commands}, job_file)
-            # A run with waves runs in the build folder (where its waveform is kept), taking
-            # turns with other runs there; any other run in the scratch folder, beside other
-            # runs of the same build, its log copied next to the build at the end.
-            run_dir = self.build_dir if request.waves else Path(scratch) / "run"
-            log = self.log if request.waves else Path(scratch) / "cocotb.log"
-            started = time.monotonic()
-
-            def simulate():
-                return run_cocotb(verilog_path=verilog, toplevel=top,
-                                  test_module="dstc.gen.cocotb_gemm", test_dir=None,
-                                  simulator=request.simulator, build_dir=self.build_dir,
-                                  waves=request.waves, cxx_opt=request.cxx_opt, log=log,
-                                  run_dir=run_dir,
-                                  extra_env={"DSTC_JOB": str(job),
-                                             "DSTC_RESULT": str(result_path),
-                                             "DSTC_PROGRESS": str(progress)})
-
-            try:
-                if request.progress:
-                    run_with_progress(simulate, progress,
-                                      f"{request.m}x{request.n}x{request.k}")
-                else:
-                    simulate()
-            finally:
-                if log != self.log and log.is_file():
-                    partial = self.log.with_name(f".{self.log.name}.{os.getpid()}.tmp")
-                    shutil.copyfile(log, partial)
-                    os.replace(partial, self.log)
-            total_seconds = time.monotonic() - started
-            with open(result_path, "rb") as result_file:
-                result = pickle.load(result_file)
-        run = result["run"]
+        label = f"{request.m}x{request.n}x{request.k}" if request.progress else None
+        simulation = simulate_programs(
+            config, [program.commands], self.build_dir, self.log, simulator=request.simulator,
+            waves=request.waves, cxx_opt=request.cxx_opt, verilog=request.verilog,
+            progress_label=label)
+        run, top = simulation.runs[0], simulation.top
+        total_seconds, generate_seconds = (simulation.build_and_run_seconds,
+                                           simulation.generate_seconds)
 
         arith = Arithmetic(config)
         d = program.assemble(run.responses)
@@ -288,7 +325,7 @@ class GemmPlan:
             utilisation=useful / max(run.cycles * config.macs, 1),
             slot_utilisation=useful / max(run.counters["mac_slots"], 1),
             tiles_issued=program.tiles_issued, tiles_skipped=program.tiles_skipped,
-            errors=run.errors, counters=run.counters, sim_seconds=result["seconds"],
+            errors=run.errors, counters=run.counters, sim_seconds=simulation.sim_seconds,
             build_and_run_seconds=total_seconds, generate_seconds=generate_seconds,
             waves=waves)
 

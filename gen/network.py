@@ -19,9 +19,7 @@ command line: ``dstc network`` (:func:`add_arguments` and :func:`command`).
 """
 
 import argparse
-import csv
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -45,16 +43,20 @@ from ..sim.network import (
     weight_matrix,
 )
 from .layerfile import MAX_ELEMENTS, read_layer_file
+from .network_rtl import RtlOptions, RtlSummary, RtlTiles, check_rtl_config
 from .options import (
     UsageError,
     add_config_options,
     check_output_folder,
+    config_folder,
     config_from,
     config_name,
     density_list,
+    positive_int,
     seed_type,
 )
 from .sweep import random_bitmap
+from .tables import json_record, write_csv_json
 from .tools import measure_dstc
 from .weights import (
     HED_PACKAGE,
@@ -104,6 +106,10 @@ class LayerRow:
     tiles_skipped: int             #: tile pairs skipped by the coarse bitmaps
     fp16_flushed: int | None       #: outputs > 0 in fp32 that are 0 in fp16 (real inputs)
     seconds: float                 #: forward pass and cycles of this layer (not written)
+    rtl_tiles: int | None = None   #: sampled output tiles run through the RTL (None: none)
+    rtl_values_match: bool | None = None   #: their values equal the golden model's, bit for bit
+    rtl_cycles: int | None = None          #: their measured cycles (sum over the tiles)
+    rtl_model_cycles: int | None = None    #: the exact model's cycles of the same tiles
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,10 +148,11 @@ class NetworkResult:
     label: str                     #: preset name or configuration file stem
     source: str                    #: the network and its input, in words
     pruning: str | None            #: pruning method (None for a layer file)
-    seed: int | None               #: seed of a layer file's random bitmaps (None for VGG-16)
+    seed: int | None               #: seed of a layer file's bitmaps or of VGG-16's RTL tiles
     runs: tuple                    #: :class:`NetworkRun` per weight density
     paths: tuple                   #: files written
     seconds: float                 #: wall time of everything
+    rtl: RtlSummary | None = None  #: the sampled tiles through the RTL (None: not run)
 
 
 def _ratio(numerator, denominator):
@@ -186,15 +193,28 @@ def _totals(rows, config):
         utilisation=_ratio(useful, cycles * config.macs) if useful else 0.0)
 
 
-def _bar(progress, total, desc):
+def _with_bar(items, total, progress, desc, name_of):
+    """Yield ``items``; with ``progress``, a tqdm bar of ``total`` layers on stderr, its
+    postfix the name (``name_of(item)``) of the layer just computed."""
     if not progress:
-        return None
+        yield from items
+        return
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="layer", desc=desc, file=sys.stderr, leave=False)
+    with tqdm(total=total, unit="layer", desc=desc, file=sys.stderr, leave=False) as bar:
+        for item in items:
+            bar.set_postfix_str(name_of(item))
+            yield item
+            bar.update()
 
 
-def _vgg16_run(config, weights, image_input, density, pruning, cost, progress):
+def _run(weight_density, rows, config, started):
+    return NetworkRun(weight_density=weight_density, rows=tuple(rows),
+                      totals=_totals(rows, config), seconds=time.monotonic() - started)
+
+
+def _vgg16_run(config, weights, image_input, density, pruning, cost, progress, rtl=None,
+               run_index=0):
     started = time.monotonic()
     matrices = [weight_matrix(w.kernel) for w in weights]
     masks = prune(matrices, density, pruning, config)
@@ -202,32 +222,28 @@ def _vgg16_run(config, weights, image_input, density, pruning, cost, progress):
                                                                           strict=True)]
     biases = [w.bias for w in weights]
     rows = []
-    bar = _bar(progress, len(VGG16_LAYERS), f"VGG-16 at weight density {density:g}")
-    try:
-        layer_started = time.monotonic()
-        for activity in forward(VGG16_LAYERS, pruned, biases, image_input):
-            if bar is not None:
-                bar.set_postfix_str(activity.layer.name)
-            cycles = layer_cycles(activity.a_bitmap, activity.b_bitmap, config, cost=cost)
-            now = time.monotonic()
-            rows.append(_row(activity.layer.name, "conv", activity.input_size,
-                             activity.input_density, cycles, activity.flushed,
-                             now - layer_started))
-            if activity.overflowed:
-                log.warning("%s: %d outputs overflow fp16 (become infinite)",
-                            activity.layer.name, activity.overflowed)
-            layer_started = now
-            if bar is not None:
-                bar.update()
-    finally:
-        if bar is not None:
-            bar.close()
-    return NetworkRun(weight_density=density, rows=tuple(rows), totals=_totals(rows, config),
-                      seconds=time.monotonic() - started)
+    layer_started = time.monotonic()
+    for activity in _with_bar(forward(VGG16_LAYERS, pruned, biases, image_input, config),
+                              len(VGG16_LAYERS), progress,
+                              f"VGG-16 at weight density {density:g}",
+                              lambda activity: activity.layer.name):
+        cycles = layer_cycles(activity.a_bitmap, activity.b_bitmap, config, cost=cost)
+        if rtl is not None:
+            rtl.add(run_index, activity.layer.name, activity.a_matrix, activity.lowered,
+                    biases[activity.index])
+        now = time.monotonic()
+        rows.append(_row(activity.layer.name, "conv", activity.input_size,
+                         activity.input_density, cycles, activity.flushed, now - layer_started))
+        if activity.overflowed:
+            log.warning("%s: %d outputs overflow fp16 (become infinite)",
+                        activity.layer.name, activity.overflowed)
+        layer_started = now
+    return _run(density, rows, config, started)
 
 
-def _spec_bitmaps(spec, rng):
-    """A and lowered-B bitmaps of a layer-file layer (A first from ``rng``, then B)."""
+def _spec_bitmaps(spec, rng, config):
+    """A and lowered-B bitmaps of a layer-file layer (A first from ``rng``, then B; a
+    convolution's B through the bitmap im2col with ``config``'s tiles)."""
     m, n, k = spec.gemm_shape
     if spec.weights is None:
         a_bits = random_bitmap(rng, (m, k), spec.weight_density)
@@ -241,7 +257,7 @@ def _spec_bitmaps(spec, rng):
         h, w = spec.input_size
         active = random_bitmap(rng, (c, h * w), spec.activation_density).reshape(c, h, w)
         input_density = float(np.count_nonzero(active)) / active.size
-        b_bits = lowered_bitmap(active, spec.layer)
+        b_bits = lowered_bitmap(active, spec.layer, config)
     else:
         b_bits = random_bitmap(rng, (k, n), spec.activation_density)
         input_density = float(np.count_nonzero(b_bits)) / b_bits.size
@@ -252,24 +268,26 @@ def _layer_file_run(config, specs, seed, cost, progress):
     started = time.monotonic()
     children = np.random.SeedSequence(seed).spawn(len(specs))
     rows = []
-    bar = _bar(progress, len(specs), "layers")
-    try:
-        for spec, child in zip(specs, children, strict=True):
-            layer_started = time.monotonic()
-            if bar is not None:
-                bar.set_postfix_str(spec.layer.name)
-            a_bits, b_bits, input_density = _spec_bitmaps(spec, np.random.default_rng(child))
-            cycles = layer_cycles(a_bits, b_bits, config, cost=cost)
-            kind = "conv" if isinstance(spec.layer, ConvLayer) else "gemm"
-            rows.append(_row(spec.layer.name, kind, spec.input_size, input_density, cycles,
-                             None, time.monotonic() - layer_started))
-            if bar is not None:
-                bar.update()
-    finally:
-        if bar is not None:
-            bar.close()
-    return NetworkRun(weight_density=None, rows=tuple(rows), totals=_totals(rows, config),
-                      seconds=time.monotonic() - started)
+    for spec, child in _with_bar(zip(specs, children, strict=True), len(specs), progress,
+                                 "layers", lambda item: item[0].layer.name):
+        layer_started = time.monotonic()
+        a_bits, b_bits, input_density = _spec_bitmaps(spec, np.random.default_rng(child),
+                                                      config)
+        cycles = layer_cycles(a_bits, b_bits, config, cost=cost)
+        kind = "conv" if isinstance(spec.layer, ConvLayer) else "gemm"
+        rows.append(_row(spec.layer.name, kind, spec.input_size, input_density, cycles,
+                         None, time.monotonic() - layer_started))
+    return _run(None, rows, config, started)
+
+
+def _with_rtl(row, checked):
+    """``row`` with the RTL figures of its sampled tiles (``checked``: a
+    :class:`~dstc.gen.conv.CheckedTiles`, or None when the layer was not run)."""
+    if checked is None:
+        return row
+    return dataclasses.replace(row, rtl_tiles=len(checked.tiles),
+                               rtl_values_match=checked.values_match,
+                               rtl_cycles=checked.cycles, rtl_model_cycles=checked.model_cycles)
 
 
 def _check_size(size):
@@ -287,7 +305,7 @@ def _check_size(size):
 def run_network(config, *, image="china", size=DEFAULT_SIZE, offset=None,
                 weight_densities=(1.0,), pruning="layer", layers=None, seed=None,
                 out_dir=None, label="custom", figures=True, progress=False, weights_path=None,
-                cost=None):
+                cost=None, rtl=None):
     """Run a network's layers through the exact cycle model and write the tables (and the
     figure) into ``out_dir`` (nothing is written when it is None).
 
@@ -299,7 +317,8 @@ def run_network(config, *, image="china", size=DEFAULT_SIZE, offset=None,
     :class:`~dstc.gen.layerfile.LayerSpec` list, whose random bitmaps are drawn from ``seed``
     (layer ``i`` from ``SeedSequence(seed).spawn`` child ``i``, A then B). ``cost``: the
     k-step cost of the exact model (default: the core's chunk count). ``progress``: tqdm bars
-    on stderr.
+    on stderr. ``rtl``: :class:`~dstc.gen.network_rtl.RtlOptions` to run sampled output tiles
+    of VGG-16's layers through the RTL (the configuration must have fp16 operands), or None.
 
     Returns a :class:`NetworkResult`. Raises :class:`~dstc.gen.weights.WeightsError` when the
     weights cannot be found or read, and ``ValueError`` naming the argument for a bad image,
@@ -324,17 +343,28 @@ def run_network(config, *, image="china", size=DEFAULT_SIZE, offset=None,
         name = Path(str(image)).name if Path(str(image)).exists() else str(image)
         source = (f"VGG-16 ({HED_PACKAGE} {HED_VERSION}: ImageNet VGG-16 fine-tuned for edge "
                   f"detection on BSDS500), {size[0]}x{size[1]} crop of {name}")
+        tiles = None if rtl is None else RtlTiles(config, rtl, len(densities))
         runs = tuple(_vgg16_run(config, weights, image_input, float(density), pruning, cost,
-                                progress) for density in densities)
-        seed, method = None, pruning
+                                progress, tiles, index)
+                     for index, density in enumerate(densities))
+        seed, method = (None if rtl is None else rtl.seed), pruning
     else:
+        if rtl is not None:
+            raise ValueError("--rtl-tiles: sampled RTL tiles need real operands: VGG-16 only, "
+                             "not a layer file (which gives bitmaps); use --no-rtl")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed={seed!r}: must be a non-negative integer")
         source = f"{len(layers)} layers from a layer file, random bitmaps"
         runs = (_layer_file_run(config, layers, seed, cost, progress),)
         method = None
+    summary = None
+    if layers is None and rtl is not None:
+        checked, summary = tiles.execute(progress)
+        runs = tuple(dataclasses.replace(run, rows=tuple(
+            _with_rtl(row, checked.get((index, row.name))) for row in run.rows))
+            for index, run in enumerate(runs))
     result = NetworkResult(config=config, label=label, source=source, pruning=method,
-                           seed=seed, runs=runs, paths=(), seconds=0.0)
+                           seed=seed, runs=runs, paths=(), seconds=0.0, rtl=summary)
     paths = ()
     if out_dir is not None:
         paths = write_tables(result, Path(out_dir))
@@ -346,40 +376,31 @@ def run_network(config, *, image="china", size=DEFAULT_SIZE, offset=None,
 # -- tables and figure --------------------------------------------------------------------------
 
 # Written columns: every field but the run time, so that a run writes identical files.
-_COLUMNS = [field.name for field in dataclasses.fields(LayerRow) if field.name != "seconds"]
-
-
-def _json_value(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
+_RTL_COLUMNS = ["rtl_tiles", "rtl_values_match", "rtl_cycles", "rtl_model_cycles"]
+_COLUMNS = [field.name for field in dataclasses.fields(LayerRow)
+            if field.name != "seconds" and field.name not in _RTL_COLUMNS]
+_TOTALS = [field.name for field in dataclasses.fields(NetworkTotals)]
 
 
 def write_tables(result, out_dir):
     """Write ``network.csv`` (one line per layer and weight density) and ``network.json``
-    (configuration, source, and per run the layers and the totals); returns their paths."""
+    (configuration, source, and per run the layers and the totals; the RTL columns and summary
+    only when sampled tiles ran through the RTL), each atomically; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out_dir / "network.csv", out_dir / "network.json"
-    with open(csv_path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["weight_density", *_COLUMNS])
-        for run in result.runs:
-            for row in run.rows:
-                writer.writerow(["" if run.weight_density is None else run.weight_density,
-                                 *("" if getattr(row, name) is None else getattr(row, name)
-                                   for name in _COLUMNS)])
+    columns = _COLUMNS + (_RTL_COLUMNS if result.rtl is not None else [])
     document = {
         "label": result.label, "config": result.config.to_dict(), "source": result.source,
         "pruning": result.pruning, "seed": result.seed,
+        **({"rtl": dataclasses.asdict(result.rtl)} if result.rtl is not None else {}),
         "runs": [{"weight_density": run.weight_density,
-                  "totals": {key: _json_value(value)
-                             for key, value in dataclasses.asdict(run.totals).items()},
-                  "layers": [{name: _json_value(getattr(row, name)) for name in _COLUMNS}
-                             for row in run.rows]}
+                  "totals": json_record(run.totals, _TOTALS),
+                  "layers": [json_record(row, columns) for row in run.rows]}
                  for run in result.runs],
     }
-    json_path.write_text(json.dumps(document, indent=2) + "\n")
-    return (csv_path, json_path)
+    return write_csv_json(out_dir / "network.csv", out_dir / "network.json",
+                          ["weight_density", *columns],
+                          ([run.weight_density, *(getattr(row, name) for name in columns)]
+                           for run in result.runs for row in run.rows), document)
 
 
 def _run_label(run):
@@ -435,33 +456,61 @@ def write_figure(result, out_dir):
     return path
 
 
+def _rtl_cell(row, rtl_head):
+    """The RTL column of ``row``: ``4: 5,120 (5,120) bit-exact``, ``-`` when not run."""
+    if not rtl_head:
+        return ""
+    if row.rtl_tiles is None:
+        return " - |"
+    same = row.rtl_cycles == row.rtl_model_cycles
+    return (f" {row.rtl_tiles}: {row.rtl_cycles:,} ({row.rtl_model_cycles:,}"
+            f"{'' if same else ' DIFFERENT'}) "
+            f"{'bit-exact' if row.rtl_values_match else 'VALUES DIFFER'} |")
+
+
 def format_table(result):
     """The result as Markdown tables (one per weight density) with a whole-network line."""
     lines = [f"{result.source}; {result.label} ({result.config.describe()})"]
+    rtl_head = " RTL tiles: cycles (model) |" if result.rtl is not None else ""
     for run in result.runs:
         lines += ["", f"{_run_label(run).capitalize()}"
                   + (f" ({result.pruning} magnitude pruning)" if result.pruning else "") + ":",
                   "",
                   "| layer | GEMM M x N x K | A | B | cycles | dense mode | dense baseline | "
-                  "speedup | ideal | util. | 2:4 cycles | DSTC vs 2:4 |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "speedup | ideal | util. | 2:4 cycles | DSTC vs 2:4 |" + rtl_head,
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * bool(rtl_head)]
         for row in run.rows:
             lines.append(
                 f"| {row.name} | {row.m}x{row.n}x{row.k} | {row.density_a:.3f} | "
                 f"{row.density_b:.3f} | {row.cycles:,} | {row.dense_mode_cycles:,} | "
                 f"{row.dense_baseline_cycles:,} | {row.speedup:.2f}x | "
                 f"{row.ideal_speedup:.2f}x | {row.utilisation:.1%} | "
-                f"{row.structured_24_cycles:,} | {row.dstc_vs_24:.2f}x |")
+                f"{row.structured_24_cycles:,} | {row.dstc_vs_24:.2f}x |" + _rtl_cell(row,
+                                                                          rtl_head))
         t = run.totals
         lines.append(f"| **network** | {t.macs:,} MACs | | | {t.cycles:,} | "
                      f"{t.dense_mode_cycles:,} | {t.dense_baseline_cycles:,} | "
                      f"**{t.speedup:.2f}x** | {t.ideal_speedup:.2f}x | {t.utilisation:.1%} | "
-                     f"{t.structured_24_cycles:,} | {t.dstc_vs_24:.2f}x |")
+                     f"{t.structured_24_cycles:,} | {t.dstc_vs_24:.2f}x |"
+                     + (" |" if rtl_head else ""))
     return "\n".join(lines)
 
 
 # -- command line -------------------------------------------------------------------------------
 
+
+
+def _names(text):
+    """``argparse`` type: comma-separated layer names of VGG-16."""
+    names = tuple(part for part in text.replace(" ", ",").split(",") if part)
+    known = [layer.name for layer in VGG16_LAYERS]
+    for name in names:
+        if name not in known:
+            raise argparse.ArgumentTypeError(f"{name!r} is not a VGG-16 layer ({known[0]} ... "
+                                             f"{known[-1]})")
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one layer name")
+    return names
 
 
 def _size(text):
@@ -516,7 +565,23 @@ def add_arguments(parser):
                         help=f"VGG-16 weights file (default: the one in the {HED_PACKAGE} "
                              f"package)")
     parser.add_argument("--seed", type=seed_type, default=None,
-                        help="seed of a layer file's random bitmaps (default: random, printed)")
+                        help="seed of a layer file's random bitmaps or of VGG-16's sampled RTL "
+                             "tiles (default: random, printed)")
+    rtl = parser.add_argument_group("sampled output tiles through the RTL (VGG-16)")
+    rtl.add_argument("--rtl-tiles", type=positive_int, default=None, metavar="N",
+                     help="output tiles sampled per layer and run through the RTL, bit-exact "
+                          "and cycle-exact (default 4)")
+    rtl.add_argument("--rtl-layers", type=_names, default=None, metavar="NAME[,NAME...]",
+                     help="only these layers through the RTL (default: every layer)")
+    rtl.add_argument("--no-rtl", action="store_true",
+                     help="the exact cycle model only, no RTL")
+    rtl.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator",
+                     help="simulator of the RTL tiles (default: verilator)")
+    rtl.add_argument("--build", default="build/sim-cli", metavar="DIR",
+                     help="folder of the generated core and simulator build (default: "
+                          "%(default)s, shared with dstc sim and dstc conv)")
+    rtl.add_argument("--force", action="store_true",
+                     help="run the RTL tiles even when the estimate exceeds 10 minutes")
     parser.add_argument("--no-figures", action="store_true", help="write the tables only")
     parser.add_argument("-o", "--output", default="build/network", metavar="DIR",
                         help="output folder (default: %(default)s)")
@@ -540,7 +605,9 @@ def _command(args):
     if args.layers:
         for option, value in (("--weight-density", args.weight_density),
                               ("--pruning", args.pruning), ("--weights", args.weights),
-                              ("--offset", args.offset), ("--size", args.size)):
+                              ("--offset", args.offset), ("--size", args.size),
+                              ("--rtl-tiles", args.rtl_tiles),
+                              ("--rtl-layers", args.rtl_layers)):
             if value is not None:
                 raise ValueError(f"{option}: applies to VGG-16 only; a layer file gives each "
                                  f"layer's densities or weights")
@@ -551,9 +618,21 @@ def _command(args):
         result = run_network(config, layers=specs, seed=seed, out_dir=output, label=label,
                              figures=not args.no_figures, progress=True)
     else:
-        if args.seed is not None:
-            raise ValueError("--seed: VGG-16 on a photo draws nothing at random; the seed "
-                             "applies to a layer file")
+        if args.no_rtl:
+            for option, value in (("--seed", args.seed), ("--rtl-tiles", args.rtl_tiles),
+                                  ("--rtl-layers", args.rtl_layers)):
+                if value is not None:
+                    raise ValueError(f"{option}: VGG-16 on a photo draws nothing at random "
+                                     f"without RTL tiles (--no-rtl); the seed applies to the "
+                                     f"sampled tiles and to a layer file")
+            rtl = None
+        else:
+            check_rtl_config(config)
+            seed = int.from_bytes(os.urandom(4), "little") if args.seed is None else args.seed
+            rtl = RtlOptions(tiles=args.rtl_tiles or 4, seed=seed, layers=args.rtl_layers,
+                             simulator=args.simulator,
+                             out_dir=check_output_folder(args.build, "--build"),
+                             folder=config_folder(args, config), force=args.force)
         image = args.image or "china"
         densities = args.weight_density or (1.0,)
         pruning = args.pruning or "layer"
@@ -565,10 +644,14 @@ def _command(args):
         log.info("dstc network: %s (%s), VGG-16 on %s (%dx%d crop), weight density %s, "
                  "%s pruning", label, config.describe(), image, *size,
                  ", ".join(f"{d:g}" for d in densities), pruning)
+        if rtl is not None:
+            log.info("RTL: %d sampled output tiles of %s on %s, seed %d (build in %s)",
+                     rtl.tiles, "every layer" if rtl.layers is None else ", ".join(rtl.layers),
+                     rtl.simulator, rtl.seed, rtl.out_dir / rtl.folder)
         result = run_network(config, image=image, size=size, offset=args.offset,
                              weight_densities=densities, pruning=pruning, out_dir=output,
                              label=label, figures=not args.no_figures, progress=True,
-                             weights_path=args.weights)
+                             weights_path=args.weights, rtl=rtl)
     log.info("%s", format_table(result))
     for run in result.runs:
         flushed = sum(row.fp16_flushed or 0 for row in run.rows)
@@ -579,18 +662,24 @@ def _command(args):
                  flushed, run.seconds)
     for path in result.paths:
         log.info("wrote %s", path)
+    if result.rtl is not None:
+        log.info("RTL: %d sampled tiles on %s, %s; %.1f s simulating, %.1f s with the build",
+                 result.rtl.programs, result.rtl.simulator,
+                 "every value bit-exact and every cycle count equal to the exact model"
+                 if result.rtl.ok else "SOME CHECKS FAILED (see the RTL column)",
+                 result.rtl.sim_seconds, result.rtl.build_and_run_seconds)
     log.info("done in %.2f s%s", result.seconds,
              "" if result.seed is None else f" (seed {result.seed})")
-    return 0
+    return 0 if result.rtl is None or result.rtl.ok else 1
 
 
 
 def bench_network(out_dir=None, image="china", densities=(1.0,), preset_name="default"):
-    """Time ``dstc network`` on VGG-16 end to end (tables and figure) in a fresh Python
+    """Time ``dstc network --no-rtl`` on VGG-16 end to end (tables and figure) in a fresh Python
     process, as a user runs it; returns ``{"seconds": wall time, "peak_mib": peak resident
     memory of that process}``. ``out_dir`` defaults to a temporary folder."""
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(out_dir) if out_dir is not None else Path(scratch)
-        return measure_dstc(["network", "--preset", preset_name, "--image", image,
+        return measure_dstc(["network", "--no-rtl", "--preset", preset_name, "--image", image,
                              "--weight-density", ",".join(map(str, densities)), "-o", output])
 

@@ -12,10 +12,7 @@ line: ``dstc sweep`` (:func:`add_arguments` and :func:`command`).
 """
 
 import argparse
-import csv
 import dataclasses
-import io
-import json
 import logging
 import math
 import numbers
@@ -47,8 +44,8 @@ from .options import (
     positive_int,
     seed_type,
 )
+from .tables import json_record, write_csv_json
 from .tools import measure_dstc
-from .verilog import write_atomic
 
 __all__ = ["DEFAULT_DENSITIES_A", "DEFAULT_DENSITIES_B", "DEFAULT_SHAPE", "SweepRow",
            "SweepResult", "grid_points", "random_bitmap", "operand_bytes", "run_sweep",
@@ -256,33 +253,20 @@ def run_sweep(config, shape=DEFAULT_SHAPE, points=None, seed=0, out_dir=None, la
 _COLUMNS = [field.name for field in dataclasses.fields(SweepRow) if field.name != "seconds"]
 
 
-def _json_value(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
 def write_tables(result, out_dir):
     """Write ``sweep.csv`` and ``sweep.json`` (each atomically); returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     columns = [name for name in _COLUMNS
                if result.bandwidth is not None or name not in _ROOFLINE_COLUMNS]
-    csv_path, json_path = out_dir / "sweep.csv", out_dir / "sweep.json"
-    table = io.StringIO(newline="")
-    writer = csv.writer(table)
-    writer.writerow(columns)
-    for row in result.rows:
-        writer.writerow([getattr(row, name) for name in columns])
-    write_atomic(csv_path, table.getvalue())
     document = {
         "label": result.label, "config": result.config.to_dict(),
         "shape": {"m": result.shape[0], "n": result.shape[1], "k": result.shape[2]},
         "seed": result.seed, "bandwidth_bytes_per_cycle": result.bandwidth,
-        "rows": [{name: _json_value(getattr(row, name)) for name in columns}
-                 for row in result.rows],
+        "rows": [json_record(row, columns) for row in result.rows],
     }
-    write_atomic(json_path, json.dumps(document, indent=2) + "\n")
-    return (csv_path, json_path)
+    return write_csv_json(out_dir / "sweep.csv", out_dir / "sweep.json", columns,
+                          ([getattr(row, name) for name in columns] for row in result.rows),
+                          document)
 
 
 _ROOFLINE_COLUMNS = ("bitmap_bytes", "dense_bytes", "memory_cycles", "dense_memory_cycles",

@@ -128,9 +128,10 @@ class CommandEncoder(_Encoder):
                                   "row_valid": _bitmap(command.a_valid),
                                   "cols": np.asarray(command.b_cols, dtype=np.int64),
                                   "col_valid": _bitmap(command.b_valid)}}})
-            case Drain(relu=relu, encode=encode):
+            case Drain(relu=relu, encode=encode, fp16=fp16):
                 return self._pack(command, command.opcode,
-                                  {"drain": {"relu": int(relu), "encode": int(encode)}})
+                                  {"drain": {"relu": int(relu), "encode": int(encode),
+                                             "fp16": int(fp16)}})
             case Clear() | ClearStatus() | RawCommand():
                 return self._pack(command, command.opcode)
             case DenseGroup():

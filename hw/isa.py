@@ -92,8 +92,9 @@ def load_layout(config):
 
 
 def drain_layout(config):
-    """DRAIN body: apply ReLU, and/or send each row bitmap-encoded."""
-    return data.StructLayout({"relu": 1, "encode": 1})
+    """DRAIN body: apply ReLU, round each value to fp16 (``fp16``: fp32 accumulators only,
+    an integer core ignores the bit), and/or send each row bitmap-encoded."""
+    return data.StructLayout({"relu": 1, "encode": 1, "fp16": 1})
 
 
 def command_layout(config):

@@ -34,13 +34,12 @@ from .gemm_cycles import (
     gemm_cycles,
     speedup,
     structured_24_cycles,
-    utilisation,
 )
 from .golden import dense_reference, spgemm
 from .im2col import ActivationBitmap, LoweredActivation, encode_activation, im2col, lower
 
-__all__ = ["ConvResult", "conv2d", "conv_reference", "tile_operands", "ConvCycles",
-           "conv_cycles", "check_density", "random_conv_operands"]
+__all__ = ["ConvResult", "conv2d", "conv_reference", "tile_operands", "LayerCycles",
+           "layer_cycles", "ConvCycles", "conv_cycles", "check_density", "random_conv_operands"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -167,6 +166,75 @@ def tile_operands(weights, lowered, config, tile_row, tile_column, arith=None):
 
 
 @dataclasses.dataclass(frozen=True)
+class LayerCycles:
+    """A layer's GEMM ``D = C + A @ B`` on the core and on the cores it is compared with,
+    from the exact cycle model. Cycles are whole-layer cycles."""
+
+    shape: tuple                 #: (M, N, K)
+    density_a: float             #: nonzeros / size of A (the weights as loaded)
+    density_b: float             #: nonzeros / size of B (the lowered activations)
+    cycles: int                  #: the sparse core (exact model, equal to the command level)
+    dense_mode_cycles: int       #: the same core in dense mode
+    dense_baseline_cycles: int   #: the iso-MAC dense core
+    structured_24_cycles: int    #: an NVIDIA-style 2:4 sparse core (A pruned 2:4, B dense)
+    useful_macs: int             #: products of two nonzeros
+    ohmma: int                   #: OHMMA issued
+    tiles_issued: int            #: SpWMMA sent
+    tiles_skipped: int           #: tile pairs skipped by the coarse bitmaps
+    macs: int                    #: multipliers of the core (for the utilisation)
+
+    @property
+    def speedup(self):
+        """Dense-mode cycles / cycles (NaN at 0 cycles)."""
+        return self.dense_mode_cycles / self.cycles if self.cycles else float("nan")
+
+    @property
+    def speedup_vs_baseline(self):
+        """Dense-baseline cycles / cycles (NaN at 0 cycles)."""
+        return self.dense_baseline_cycles / self.cycles if self.cycles else float("nan")
+
+    @property
+    def ideal_speedup(self):
+        """``1 / (density_a * density_b)`` (infinite when either is 0)."""
+        product = self.density_a * self.density_b
+        return 1 / product if product else float("inf")
+
+    @property
+    def speedup_24(self):
+        """Dense-baseline cycles / 2:4 cycles."""
+        return self.dense_baseline_cycles / self.structured_24_cycles
+
+    @property
+    def utilisation(self):
+        """Useful MACs / (cycles * multipliers) (0.0 when nothing useful is computed)."""
+        return self.useful_macs / (self.cycles * self.macs) if self.useful_macs else 0.0
+
+
+def layer_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=True):
+    """The :class:`LayerCycles` of a layer from its operands' bitmaps: ``a_bitmap``
+    (``M x K`` bool, the weights) and ``b_bitmap`` (``K x N`` bool, the lowered activations).
+    ``cost``: the k-step cost (:class:`~dstc.sim.gemm_cycles.KstepCost`, default the core's
+    chunk count); ``with_c``: the output tiles start from a bias loaded with ``tile_m``
+    LOAD_ROW (else one CLEAR), in every model. Raises :class:`~dstc.sim.conv_shape.ConvError`
+    when the shapes do not agree."""
+    a_bitmap, b_bitmap = np.asarray(a_bitmap), np.asarray(b_bitmap)
+    if a_bitmap.ndim != 2 or b_bitmap.ndim != 2 or a_bitmap.shape[1] != b_bitmap.shape[0]:
+        raise ConvError(f"a_bitmap {a_bitmap.shape} and b_bitmap {b_bitmap.shape}: must be "
+                        f"M x K and K x N")
+    (m, k), n = a_bitmap.shape, b_bitmap.shape[1]
+    shape = (m, n, k)
+    fast = gemm_cycles(a_bitmap, b_bitmap, config, cost=cost, with_c=with_c)
+    return LayerCycles(
+        shape=shape, density_a=float(np.count_nonzero(a_bitmap)) / a_bitmap.size,
+        density_b=float(np.count_nonzero(b_bitmap)) / b_bitmap.size, cycles=fast.cycles,
+        dense_mode_cycles=dense_mode_cycles(shape, config, with_c=with_c),
+        dense_baseline_cycles=dense_baseline_cycles(shape, config, with_c=with_c),
+        structured_24_cycles=structured_24_cycles(shape, config, with_c=with_c),
+        useful_macs=fast.useful_macs, ohmma=fast.ohmma, tiles_issued=fast.tiles_issued,
+        tiles_skipped=fast.tiles_skipped, macs=config.macs)
+
+
+@dataclasses.dataclass(frozen=True)
 class ConvCycles:
     """One layer on the core, from the exact cycle model (what ``dstc network`` and
     ``dstc conv`` print). Cycles are whole-layer cycles; ratios are plain floats."""
@@ -209,25 +277,18 @@ def conv_cycles(weights, lowered, config, cost=None, with_c=False):
         raise ConvError(f"weights shape {weights.shape}: the layer's weights are "
                         f"{shape.weight_shape} (F, C, R, S)")
     a_bitmap = Arithmetic.is_nonzero(weights).reshape(shape.filters, shape.k)
-    fast = gemm_cycles(a_bitmap, lowered.bitmap(), config, cost=cost, with_c=with_c)
-    gemm_shape = shape.gemm_shape
-    dense_mode = dense_mode_cycles(gemm_shape, config, with_c=with_c)
-    baseline = dense_baseline_cycles(gemm_shape, config, with_c=with_c)
-    structured = structured_24_cycles(gemm_shape, config, with_c=with_c)
-    density_a = int(a_bitmap.sum()) / a_bitmap.size
-    density_b = lowered.density
-    product = density_a * density_b
+    layer = layer_cycles(a_bitmap, lowered.bitmap(), config, cost=cost, with_c=with_c)
     return ConvCycles(
-        shape=shape, gemm_shape=gemm_shape, density_weights=density_a,
-        density_lowered=density_b, cycles=fast.cycles, dense_mode_cycles=dense_mode,
-        dense_baseline_cycles=baseline, structured_24_cycles=structured,
-        speedup=speedup(dense_mode, fast.cycles),
-        speedup_vs_baseline=speedup(baseline, fast.cycles),
-        ideal_speedup=1 / product if product else float("inf"),
-        speedup_24=baseline / structured,
-        utilisation=utilisation(fast.useful_macs, fast.cycles, config.macs),
-        useful_macs=fast.useful_macs, ohmma=fast.ohmma, tiles_issued=fast.tiles_issued,
-        tiles_skipped=fast.tiles_skipped)
+        shape=shape, gemm_shape=shape.gemm_shape, density_weights=layer.density_a,
+        density_lowered=lowered.density, cycles=layer.cycles,
+        dense_mode_cycles=layer.dense_mode_cycles,
+        dense_baseline_cycles=layer.dense_baseline_cycles,
+        structured_24_cycles=layer.structured_24_cycles,
+        speedup=speedup(layer.dense_mode_cycles, layer.cycles),
+        speedup_vs_baseline=speedup(layer.dense_baseline_cycles, layer.cycles),
+        ideal_speedup=layer.ideal_speedup, speedup_24=layer.speedup_24,
+        utilisation=layer.utilisation, useful_macs=layer.useful_macs, ohmma=layer.ohmma,
+        tiles_issued=layer.tiles_issued, tiles_skipped=layer.tiles_skipped)
 
 
 def check_density(name, value):

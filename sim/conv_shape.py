@@ -21,7 +21,7 @@ Invalid shapes raise :class:`ConvError` naming the argument, the value and the r
 import dataclasses
 import numbers
 
-__all__ = ["ConvError", "ConvShape"]
+__all__ = ["ConvError", "ConvShape", "check_count", "check_geometry"]
 
 
 class ConvError(ValueError):
@@ -42,10 +42,27 @@ def _pair(name, value, minimum):
     return int(pair[0]), int(pair[1])
 
 
-def _count(name, value):
+def check_count(name, value):
+    """``value`` as an int if it is a positive integer; else raises :class:`ConvError`
+    naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ConvError(f"{name}={value!r}: must be a positive integer")
     return int(value)
+
+
+#: The geometry of a convolution's kernel, with the least value of each: kernel, stride and
+#: dilation positive, padding non-negative.
+_GEOMETRY = (("kernel", 1), ("stride", 1), ("padding", 0), ("dilation", 1))
+
+
+def check_geometry(kernel, stride, padding, dilation):
+    """The kernel, stride, padding and dilation (each an int or a ``(vertical, horizontal)``
+    pair) as four pairs of ints. Raises :class:`ConvError` naming the argument for a kernel,
+    stride or dilation that is not positive, a negative padding, or a value that is not an
+    integer or a pair of them."""
+    return tuple(_pair(name, value, minimum)
+                 for (name, minimum), value in zip(_GEOMETRY, (kernel, stride, padding,
+                                                              dilation), strict=True))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,9 +87,10 @@ class ConvShape:
 
     def __post_init__(self):
         for name in ("channels", "height", "width", "filters"):
-            object.__setattr__(self, name, _count(name, getattr(self, name)))
-        for name, minimum in (("kernel", 1), ("stride", 1), ("padding", 0), ("dilation", 1)):
-            object.__setattr__(self, name, _pair(name, getattr(self, name), minimum))
+            object.__setattr__(self, name, check_count(name, getattr(self, name)))
+        geometry = check_geometry(self.kernel, self.stride, self.padding, self.dilation)
+        for (name, _), pair in zip(_GEOMETRY, geometry, strict=True):
+            object.__setattr__(self, name, pair)
         for axis, size, padding, span in (("height", self.height, self.padding[0],
                                            self.kernel_span[0]),
                                           ("width", self.width, self.padding[1],

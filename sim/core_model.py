@@ -137,6 +137,12 @@ class CoreModel:
             values = self.tile[row]
             if command.relu:
                 values = arith.relu(values)
+            if command.fp16 and arith.is_float:
+                # Round to fp16 (nearest even; overflow to infinity) and carry the fp16 value
+                # as the fp32 value it equals; NaN becomes the canonical NaN.
+                with np.errstate(over="ignore"):
+                    rounded = values.astype(np.float16).astype(np.float32)
+                values = np.where(np.isnan(rounded), np.float32(np.nan), rounded)
             bitmap = arith.is_nonzero(values)
             count = int(bitmap.sum())
             if command.encode:

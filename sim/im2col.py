@@ -142,27 +142,36 @@ def encode_activation(x, config, arith=None):
                             height, width)
 
 
-def im2col(x, shape):
+def im2col(x, shape, rows=None):
     """The dense lowered activation B (``K x P``) of ``x`` (``C x H x W``) for the layer
     ``shape`` (:class:`ConvShape`): ``B[c*R*S + r*S + s, oy*OW + ox] =
     xp[c, oy*sh + r*dh, ox*sw + s*dw]``, ``xp`` zero-padded. Same dtype as ``x``. Costs
-    ``K * P`` element copies. Raises :class:`ConvError` when ``x`` is not ``shape.input_shape``.
-    """
+    ``K * P`` element copies. ``rows``: a ``slice`` of output rows ``oy`` (step 1) to lower
+    only the columns of those pixels (``K x (rows * OW)``, for a product in bounded memory).
+    Raises :class:`ConvError` when ``x`` is not ``shape.input_shape`` or ``rows`` is not a
+    slice of step 1."""
     x = np.asarray(x)
     if x.shape != shape.input_shape:
         raise ConvError(f"activation shape {x.shape}: must be {shape.input_shape} (C, H, W)")
     (ph, pw), (sh, sw), (dh, dw) = shape.padding, shape.stride, shape.dilation
     channels, height, width = x.shape
+    oh, ow = shape.out_height, shape.out_width
+    if rows is None:
+        rows = slice(0, oh)
+    if not isinstance(rows, slice) or rows.step not in (None, 1):
+        raise ConvError(f"rows={rows!r}: must be a slice of output rows with step 1")
+    first, stop, _ = rows.indices(oh)
+    count = max(0, stop - first)
     padded = np.zeros((channels, height + 2 * ph, width + 2 * pw), dtype=x.dtype)
     padded[:, ph:ph + height, pw:pw + width] = x
-    oh, ow = shape.out_height, shape.out_width
-    rows, cols = shape.kernel
-    out = np.empty((channels, rows, cols, oh, ow), dtype=x.dtype)
-    for r in range(rows):
-        for s in range(cols):
-            out[:, r, s] = padded[:, r * dh:r * dh + (oh - 1) * sh + 1:sh,
+    kernel_rows, kernel_cols = shape.kernel
+    out = np.empty((channels, kernel_rows, kernel_cols, count, ow), dtype=x.dtype)
+    for r in range(kernel_rows):
+        top = first * sh + r * dh
+        for s in range(kernel_cols):
+            out[:, r, s] = padded[:, top:top + (count - 1) * sh + 1:sh,
                                   s * dw:s * dw + (ow - 1) * sw + 1:sw]
-    return out.reshape(shape.k, shape.pixels)
+    return out.reshape(shape.k, count * ow)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -216,10 +216,13 @@ class Ohmma:
 
 @dataclasses.dataclass(frozen=True)
 class Drain:
-    """Read the tile out row by row, through ReLU if ``relu``, bitmap-encoded if ``encode``."""
+    """Read the tile out row by row, through ReLU if ``relu``, each value rounded to fp16
+    (round to nearest even, carried as the fp32 value it equals) if ``fp16`` (fp32
+    accumulators only; an integer core ignores it), bitmap-encoded if ``encode``."""
 
     relu: bool = False
     encode: bool = False
+    fp16: bool = False
     opcode = Opcode.DRAIN
 
 

@@ -2,7 +2,8 @@
 
 Numpy only (the loaders of real weights and photos live in ``dstc.gen.weights``).
 
-* :class:`ConvLayer` and :class:`GemmLayer` describe a layer and its GEMM on the core: the
+* :class:`ConvLayer` (a named :class:`~dstc.sim.conv_shape.ConvShape` without its input size,
+  plus a max-pool) and :class:`GemmLayer` describe a layer and its GEMM on the core: the
   weights are A (``M x K``; for a convolution ``out_channels x C*R*S`` with
   ``k = c*R*S + r*S + s``), the (lowered) activations are B (``K x N``; for a convolution
   ``C*R*S x Ho*Wo``, output pixels in row-major order), the output ``M x N``.
@@ -11,8 +12,10 @@ Numpy only (the loaders of real weights and photos live in ``dstc.gen.weights``)
 * :func:`forward` runs a chain of convolutions with fp16 operands (weights and activations
   rounded to fp16, products accumulated in fp32 by a float32 BLAS matrix product, the bias as
   the accumulator's initial value), ReLU, fp16 rounding of the output and max-pooling, so that
-  every layer's activation sparsity is real.
-* :func:`layer_cycles` gives a layer's cycles from the exact model
+  every layer's activation sparsity is real. Each layer's fp16 input is bitmap-encoded and
+  lowered **in the bitmap format** (:func:`~dstc.sim.im2col.lower`, the paper's online
+  encoding): that is the layer's B operand.
+* :func:`~dstc.sim.conv.layer_cycles` gives a layer's cycles from the exact model
   (:func:`~dstc.sim.gemm_cycles.gemm_cycles`) and the dense, dense-baseline and 2:4 figures.
 
 docs/workloads.md ("VGG-16 on real photos") describes the models and the results.
@@ -22,70 +25,74 @@ import dataclasses
 import numbers
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from .gemm_cycles import (
-    dense_baseline_cycles,
-    dense_mode_cycles,
-    gemm_cycles,
-    structured_24_cycles,
-)
+from .conv import LayerCycles, layer_cycles
+from .conv_shape import ConvError, ConvShape, check_count, check_geometry
+from .im2col import encode_activation, im2col, lower
 
 __all__ = ["ConvLayer", "GemmLayer", "VGG16_LAYERS", "weight_matrix", "keep_largest",
-           "prune_per_layer", "prune_global", "PRUNING_METHODS", "prune", "lower",
-           "lowered_bitmap",
-           "conv2d", "max_pool", "to_fp16", "LayerActivity", "forward", "LayerCycles",
-           "layer_cycles"]
+           "prune_per_layer", "prune_global", "PRUNING_METHODS", "prune", "bitmap_config",
+           "lowered_activation", "lowered_bitmap", "conv2d", "max_pool", "to_fp16",
+           "LayerActivity", "forward", "LayerCycles", "layer_cycles"]
 
 # Elements of the float32 lowered block built at once by conv2d (64 MiB).
 _LOWER_BLOCK = 1 << 24
 
 
-def _pair(value, field, layer_name, minimum):
-    """An int or a pair of ints, each >= minimum, as a tuple of two ints."""
-    values = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
-    if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, numbers.Integral)
-                               or v < minimum for v in values):
-        rule = "a positive integer" if minimum == 1 else "a non-negative integer"
-        raise ValueError(f"layer {layer_name!r}: {field}={value!r}: must be {rule} or a pair "
-                         f"of them")
-    return tuple(int(v) for v in values)
+def _named(name, check, *args):
+    """``check(*args)`` with a :class:`ConvError` re-raised naming the layer."""
+    try:
+        return check(*args)
+    except ConvError as error:
+        raise ConvError(f"layer {name!r}: {error}") from None
 
 
-def _positive(value, field, layer_name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"layer {layer_name!r}: {field}={value!r}: must be a positive integer")
-    return int(value)
+def _check_counts(layer, fields):
+    """Check a layer's name (a non-empty string) and normalise its ``fields`` to positive
+    ints, raising :class:`ConvError` naming the layer and the field."""
+    if not isinstance(layer.name, str) or not layer.name:
+        raise ConvError(f"name={layer.name!r}: a layer needs a non-empty name")
+    for field in fields:
+        object.__setattr__(layer, field, _named(layer.name, check_count, field,
+                                                getattr(layer, field)))
 
 
 @dataclasses.dataclass(frozen=True)
 class ConvLayer:
-    """A 2-D convolution (cross-correlation, as in every deep-learning framework) on a
-    ``in_channels x H x W`` input, followed by ReLU and an optional ``pool x pool`` max-pool
-    (stride ``pool``, 'same' padding: an odd edge keeps its last partial window).
+    """A named 2-D convolution of a network, followed by ReLU and an optional ``pool x pool``
+    max-pool (stride ``pool``, 'same' padding: an odd edge keeps its last partial window).
 
+    The layer is a :class:`~dstc.sim.conv_shape.ConvShape` without its input size:
+    :meth:`shape` gives the shape on an ``H x W`` input, and every size follows from it.
     ``kernel``, ``stride``, ``padding`` and ``dilation`` are ints or ``(vertical,
-    horizontal)`` pairs (normalised to pairs). Raises ``ValueError`` naming the layer and the
-    field for values that are not positive (padding: non-negative) integers.
+    horizontal)`` pairs (normalised to pairs). Raises :class:`~dstc.sim.conv_shape.ConvError`
+    (a ``ValueError``) naming the layer and the field for values that are not positive
+    (padding: non-negative) integers.
     """
 
     name: str
     in_channels: int
     out_channels: int
+    pool: int = 1
     kernel: tuple = (3, 3)
     stride: tuple = (1, 1)
     padding: tuple = (0, 0)
     dilation: tuple = (1, 1)
-    pool: int = 1
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"name={self.name!r}: a layer needs a non-empty name")
-        for field in ("in_channels", "out_channels", "pool"):
-            object.__setattr__(self, field, _positive(getattr(self, field), field, self.name))
-        for field, minimum in (("kernel", 1), ("stride", 1), ("padding", 0), ("dilation", 1)):
-            object.__setattr__(self, field, _pair(getattr(self, field), field, self.name,
-                                                  minimum))
+        _check_counts(self, ("in_channels", "out_channels", "pool"))
+        geometry = _named(self.name, check_geometry, self.kernel, self.stride, self.padding,
+                          self.dilation)
+        for field, pair in zip(("kernel", "stride", "padding", "dilation"), geometry,
+                               strict=True):
+            object.__setattr__(self, field, pair)
+
+    def shape(self, height, width):
+        """The layer's :class:`~dstc.sim.conv_shape.ConvShape` on an ``H x W`` input. Raises
+        :class:`~dstc.sim.conv_shape.ConvError` naming the layer for a size that is not a
+        positive integer or a dilated kernel larger than the padded input."""
+        return _named(self.name, ConvShape, self.in_channels, height, width, self.out_channels,
+                      self.kernel, self.stride, self.padding, self.dilation)
 
     @property
     def k(self):
@@ -93,20 +100,10 @@ class ConvLayer:
         return self.in_channels * self.kernel[0] * self.kernel[1]
 
     def output_size(self, height, width):
-        """``(Ho, Wo)`` of the convolution (before pooling) on an ``H x W`` input. Raises
-        ``ValueError`` when the dilated kernel is larger than the padded input."""
-        out = []
-        for axis, size in enumerate((height, width)):
-            size = _positive(size, ("height", "width")[axis], self.name)
-            span = self.dilation[axis] * (self.kernel[axis] - 1) + 1
-            padded = size + 2 * self.padding[axis]
-            if span > padded:
-                raise ValueError(
-                    f"layer {self.name!r}: kernel={self.kernel}: the dilated kernel ({span}) "
-                    f"is larger than the padded input ({padded}) along "
-                    f"{('height', 'width')[axis]}")
-            out.append((padded - span) // self.stride[axis] + 1)
-        return tuple(out)
+        """``(Ho, Wo)`` of the convolution (before pooling) on an ``H x W`` input; errors as
+        :meth:`shape`."""
+        shape = self.shape(height, width)
+        return shape.out_height, shape.out_width
 
     def pooled_size(self, height, width):
         """``(H, W)`` of the layer's output after its max-pool, for an ``H x W`` input."""
@@ -115,15 +112,15 @@ class ConvLayer:
 
     def gemm_shape(self, height, width):
         """``(M, N, K)`` of the layer's GEMM: ``(out_channels, Ho * Wo, in_channels * R * S)``."""
-        ho, wo = self.output_size(height, width)
-        return self.out_channels, ho * wo, self.k
+        return self.shape(height, width).gemm_shape
 
 
 @dataclasses.dataclass(frozen=True)
 class GemmLayer:
     """A plain GEMM layer (fully connected on ``n`` activation vectors): A is the ``m x k``
-    weight matrix, B the ``k x n`` activations. Raises ``ValueError`` naming the layer and the
-    field for sizes that are not positive integers."""
+    weight matrix, B the ``k x n`` activations. Raises :class:`~dstc.sim.conv_shape.ConvError`
+    (a ``ValueError``) naming the layer and the field for sizes that are not positive
+    integers."""
 
     name: str
     m: int
@@ -131,10 +128,7 @@ class GemmLayer:
     k: int
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"name={self.name!r}: a layer needs a non-empty name")
-        for field in ("m", "n", "k"):
-            object.__setattr__(self, field, _positive(getattr(self, field), field, self.name))
+        _check_counts(self, ("m", "n", "k"))
 
     def gemm_shape(self):
         """``(M, N, K)``."""
@@ -255,55 +249,46 @@ def prune(matrices, density, method="layer", config=None):
 # -- forward pass -------------------------------------------------------------------------------
 
 
-def _windows(x, layer):
-    """The view ``[C, Ho, Wo, R, S]`` of the zero-padded input under each output pixel."""
-    (ph, pw), (dh, dw), (sh, sw) = layer.padding, layer.dilation, layer.stride
-    (r, s) = layer.kernel
-    layer.output_size(x.shape[1], x.shape[2])     # checks the kernel fits
-    padded = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))
-    view = sliding_window_view(padded, (dh * (r - 1) + 1, dw * (s - 1) + 1), axis=(1, 2))
-    return view[:, ::sh, ::sw, ::dh, ::dw]
-
-
 def _check_input(x, layer):
     x = np.asarray(x)
     if x.ndim != 3:
-        raise ValueError(f"layer {layer.name!r}: the input must be C x H x W, not {x.shape}")
+        raise ConvError(f"layer {layer.name!r}: the input must be C x H x W, not {x.shape}")
     if x.shape[0] != layer.in_channels:
-        raise ValueError(f"layer {layer.name!r}: in_channels={layer.in_channels} but the "
-                         f"input has {x.shape[0]} channels")
+        raise ConvError(f"layer {layer.name!r}: in_channels={layer.in_channels} but the "
+                        f"input has {x.shape[0]} channels")
     return x
 
 
-def lower(x, layer, rows=None):
-    """Dense im2col: the lowered B operand ``C*R*S x Ho*Wo`` of ``x`` (``C x H x W``, any
-    dtype) for ``layer``: element ``(c*R*S + r*S + s, ho*Wo + wo)`` is the zero-padded input
-    at ``(c, ho*stride + r*dilation - padding, wo*stride + s*dilation - padding)``.
-    ``rows``: a ``slice`` of output rows ``ho`` (step 1) to lower only the columns of those
-    pixels. Raises ``ValueError`` when the channels or the shapes do not agree."""
-    view = _windows(_check_input(x, layer), layer)
-    if rows is not None:
-        view = view[:, rows]
-    c, ho, wo, r, s = view.shape
-    return view.transpose(0, 3, 4, 1, 2).reshape(c * r * s, ho * wo)
+def bitmap_config(config):
+    """The configuration whose fp16 operands a network's activations are encoded with:
+    ``config`` itself when its operands are fp16, else the same tiles with fp16 operands and
+    fp32 accumulators (the bitmaps depend on the tiles only, so every model of the layer sees
+    the same B bitmap)."""
+    if config.operand_type == "fp16":
+        return config
+    return dataclasses.replace(config, operand_type="fp16", accum_type="fp32")
 
 
-def _lowered_bitmap(active, layer):
-    """The lowered activation bitmap (``C*R*S x Ho*Wo`` bool) of the nonzero map ``active``
-    (``C x H x W`` bool).
+def lowered_activation(x, layer, config):
+    """The B operand of ``layer`` for the input ``x`` (``C x H x W``, fp16 values) built as
+    the core's online encoding does: ``x`` is bitmap-encoded with the configuration's B tiles
+    (:func:`~dstc.sim.im2col.encode_activation`, fp16 operands whatever the configuration's,
+    :func:`bitmap_config`) and lowered in the bitmap format (:func:`~dstc.sim.im2col.lower`).
+    Returns the :class:`~dstc.sim.im2col.LoweredActivation` (``C*R*S x Ho*Wo``). Raises
+    :class:`~dstc.sim.conv_shape.ConvError` when the channels or the shapes do not agree and
+    :class:`~dstc.sim.bitmap.OperandError` for values fp16 cannot hold."""
+    x = _check_input(x, layer)
+    fp16 = bitmap_config(config)
+    return lower(encode_activation(x, fp16), layer.shape(x.shape[1], x.shape[2]), fp16)
 
-    TO BE REPLACED at integration by the bitmap im2col of ``sim/im2col.py`` (issue 11, part 2),
-    which builds the same bitmap directly from the bitmap-encoded activation; this stand-in is
-    a plain dense im2col of the boolean map (equal by definition: both encode the dense im2col).
-    """
-    return lower(active, layer)
 
-
-def lowered_bitmap(active, layer):
+def lowered_bitmap(active, layer, config):
     """The B operand's bitmap of ``layer`` (``C*R*S x Ho*Wo`` bool) for the input nonzero map
-    ``active`` (``C x H x W`` bool): element ``(k, p)`` is set when the lowered input
-    (:func:`lower`) is nonzero there. Raises ``ValueError`` when the shapes do not agree."""
-    return _lowered_bitmap(np.asarray(active, dtype=bool), layer)
+    ``active`` (``C x H x W`` bool), through the bitmap im2col (:func:`lowered_activation`):
+    element ``(k, p)`` is set when the lowered input is nonzero there. Raises
+    :class:`~dstc.sim.conv_shape.ConvError` when the shapes do not agree."""
+    active = np.asarray(active, dtype=bool)
+    return lowered_activation(active.astype(np.float16), layer, config).bitmap()
 
 
 def to_fp16(x):
@@ -313,31 +298,32 @@ def to_fp16(x):
 
 def conv2d(x, a_matrix, bias, layer):
     """The convolution's accumulator values ``out_channels x Ho x Wo`` (float32, before ReLU):
-    ``bias[o] + sum_k A[o, k] * lowered(x)[k, p]``, computed as a float32 BLAS matrix product
-    on blocks of output rows (bounded memory, about 64 MiB of lowered input at a time).
+    ``bias[o] + sum_k A[o, k] * im2col(x)[k, p]``, computed as a float32 BLAS matrix product
+    on blocks of output rows of the dense im2col (:func:`~dstc.sim.im2col.im2col`; bounded
+    memory, about 64 MiB of lowered input at a time).
 
     ``x``: ``C x H x W`` (fp16 operands in the network, any float dtype accepted);
     ``a_matrix``: ``out_channels x C*R*S`` (:func:`weight_matrix` layout); ``bias``:
     ``out_channels`` (the accumulator's initial value, C of ``D = C + A @ B``). The products of
-    fp16 operands are exact in float32; the sums follow BLAS's order. Raises ``ValueError``
-    when the shapes do not agree."""
+    fp16 operands are exact in float32; the sums follow BLAS's order. Raises
+    :class:`~dstc.sim.conv_shape.ConvError` when the shapes do not agree."""
     x = _check_input(x, layer)
+    shape = layer.shape(x.shape[1], x.shape[2])
     a = np.asarray(a_matrix, dtype=np.float32)
     if a.shape != (layer.out_channels, layer.k):
-        raise ValueError(f"layer {layer.name!r}: weights are {a.shape}, expected "
-                         f"{(layer.out_channels, layer.k)} (out_channels x C*R*S)")
+        raise ConvError(f"layer {layer.name!r}: weights are {a.shape}, expected "
+                        f"{(layer.out_channels, layer.k)} (out_channels x C*R*S)")
     bias = np.asarray(bias, dtype=np.float32)
     if bias.shape != (layer.out_channels,):
-        raise ValueError(f"layer {layer.name!r}: bias is {bias.shape}, expected "
-                         f"({layer.out_channels},)")
-    ho, wo = layer.output_size(x.shape[1], x.shape[2])
+        raise ConvError(f"layer {layer.name!r}: bias is {bias.shape}, expected "
+                        f"({layer.out_channels},)")
+    ho, wo = shape.out_height, shape.out_width
     out = np.empty((layer.out_channels, ho * wo), dtype=np.float32)
     step = max(1, _LOWER_BLOCK // max(1, layer.k * wo))
     x32 = x.astype(np.float32, copy=False)
     for start in range(0, ho, step):
         stop = min(ho, start + step)
-        block = lower(x32, layer, slice(start, stop))
-        np.matmul(a, block, out=out[:, start * wo:stop * wo])
+        np.matmul(a, im2col(x32, shape, slice(start, stop)), out=out[:, start * wo:stop * wo])
     out += bias[:, None]
     return out.reshape(layer.out_channels, ho, wo)
 
@@ -363,17 +349,18 @@ class LayerActivity:
     index: int              #: position in the network (0-based)
     layer: ConvLayer
     input_size: tuple       #: (H, W) of the layer's input
-    input: np.ndarray       #: fp16 ``C x H x W``: the layer's input (B is ``lower(input)``)
+    input: np.ndarray       #: fp16 ``C x H x W``: the layer's input
     a_matrix: np.ndarray    #: fp16 ``out_channels x C*R*S``: the weights as the core takes them
     a_bitmap: np.ndarray    #: bool ``out_channels x C*R*S``: nonzeros of the fp16 weights
-    b_bitmap: np.ndarray    #: bool ``C*R*S x Ho*Wo``: nonzeros of the lowered fp16 input
+    lowered: object         #: the input encoded and lowered in the bitmap format: B
+    b_bitmap: np.ndarray    #: bool ``C*R*S x Ho*Wo``: nonzeros of B (``lowered.bitmap()``)
     input_density: float    #: nonzeros / size of the fp16 input (``C x H x W``)
     flushed: int            #: outputs > 0 in fp32 that round to 0 in fp16 (after ReLU)
     overflowed: int         #: outputs that overflow fp16 (become infinite)
     output: np.ndarray      #: fp16 ``out_channels x H' x W'`` after ReLU and the max-pool
 
 
-def forward(layers, a_matrices, biases, x):
+def forward(layers, a_matrices, biases, x, config):
     """Run the convolutions ``layers`` on ``x`` (``C x H x W``), yielding a
     :class:`LayerActivity` per layer (a generator: a caller that drops each record keeps
     about one layer's arrays in memory).
@@ -381,7 +368,9 @@ def forward(layers, a_matrices, biases, x):
     Every operand is fp16: ``a_matrices`` (``out_channels x C*R*S`` each, already pruned) and
     ``x`` are rounded to fp16; each layer computes :func:`conv2d` (fp32 accumulation, the
     float32 ``biases`` as initial value), ReLU, rounds to fp16 (an fp32 value that rounds to 0
-    is a zero of the next layer's bitmap) and max-pools; that is the next layer's input.
+    is a zero of the next layer's bitmap) and max-pools; that is the next layer's input. Each
+    layer's input is encoded and lowered in the bitmap format with ``config``'s B tiles
+    (:func:`lowered_activation`): the record's ``lowered`` and ``b_bitmap``.
     Raises ``ValueError`` for lists of different lengths or shapes that do not agree (naming
     the layer)."""
     if not len(layers) == len(a_matrices) == len(biases):
@@ -390,7 +379,7 @@ def forward(layers, a_matrices, biases, x):
     x = to_fp16(x)
     for index, (layer, a, bias) in enumerate(zip(layers, a_matrices, biases, strict=True)):
         a16 = to_fp16(a)
-        _check_input(x, layer)
+        lowered = lowered_activation(x, layer, config)
         accum = conv2d(x, a16, bias, layer)
         relu = np.maximum(accum, np.float32(0))
         with np.errstate(over="ignore"):
@@ -399,82 +388,9 @@ def forward(layers, a_matrices, biases, x):
         overflowed = int(np.count_nonzero(np.isinf(out16)))
         activity = LayerActivity(
             index=index, layer=layer, input_size=tuple(x.shape[1:]), input=x, a_matrix=a16,
-            a_bitmap=a16 != 0,
-            b_bitmap=lowered_bitmap(x != 0, layer),
+            a_bitmap=a16 != 0, lowered=lowered, b_bitmap=lowered.bitmap(),
             input_density=float(np.count_nonzero(x)) / x.size, flushed=flushed,
             overflowed=overflowed, output=max_pool(out16, layer.pool))
         del accum, relu
         x = activity.output
         yield activity
-
-
-# -- cycles -------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class LayerCycles:
-    """A layer's GEMM ``D = C + A @ B`` on the core (C: the bias, loaded with LOAD_ROW) and on
-    the cores it is compared with. Cycles are whole-layer cycles."""
-
-    shape: tuple                 #: (M, N, K)
-    density_a: float             #: nonzeros / size of A (the weights as loaded)
-    density_b: float             #: nonzeros / size of B (the lowered activations)
-    cycles: int                  #: the sparse core (exact model, equal to the command level)
-    dense_mode_cycles: int       #: the same core in dense mode
-    dense_baseline_cycles: int   #: the iso-MAC dense core
-    structured_24_cycles: int    #: an NVIDIA-style 2:4 sparse core (A pruned 2:4, B dense)
-    useful_macs: int             #: products of two nonzeros
-    ohmma: int                   #: OHMMA issued
-    tiles_issued: int            #: SpWMMA sent
-    tiles_skipped: int           #: tile pairs skipped by the coarse bitmaps
-    macs: int                    #: multipliers of the core (for the utilisation)
-
-    @property
-    def speedup(self):
-        """Dense-mode cycles / cycles."""
-        return self.dense_mode_cycles / self.cycles if self.cycles else float("nan")
-
-    @property
-    def speedup_vs_baseline(self):
-        """Dense-baseline cycles / cycles."""
-        return self.dense_baseline_cycles / self.cycles if self.cycles else float("nan")
-
-    @property
-    def ideal_speedup(self):
-        """``1 / (density_a * density_b)`` (infinite when either is 0)."""
-        product = self.density_a * self.density_b
-        return 1 / product if product else float("inf")
-
-    @property
-    def speedup_24(self):
-        """Dense-baseline cycles / 2:4 cycles."""
-        return self.dense_baseline_cycles / self.structured_24_cycles
-
-    @property
-    def utilisation(self):
-        """Useful MACs / (cycles * multipliers)."""
-        return self.useful_macs / (self.cycles * self.macs) if self.useful_macs else 0.0
-
-
-def layer_cycles(a_bitmap, b_bitmap, config, cost=None):
-    """The :class:`LayerCycles` of a layer from its operands' bitmaps: ``a_bitmap``
-    (``M x K``, the weights) and ``b_bitmap`` (``K x N``, the lowered activations), the bias
-    loaded as C (``with_c=True`` in every model). ``cost``: the k-step cost
-    (:class:`~dstc.sim.gemm_cycles.KstepCost`, default the core's chunk count). Raises
-    ``ValueError`` when the shapes do not agree."""
-    a_bitmap, b_bitmap = np.asarray(a_bitmap), np.asarray(b_bitmap)
-    if a_bitmap.ndim != 2 or b_bitmap.ndim != 2 or a_bitmap.shape[1] != b_bitmap.shape[0]:
-        raise ValueError(f"a_bitmap {a_bitmap.shape} and b_bitmap {b_bitmap.shape}: must be "
-                         f"M x K and K x N")
-    m, k = a_bitmap.shape
-    n = b_bitmap.shape[1]
-    shape = (m, n, k)
-    fast = gemm_cycles(a_bitmap, b_bitmap, config, cost=cost, with_c=True)
-    return LayerCycles(
-        shape=shape, density_a=float(np.count_nonzero(a_bitmap)) / a_bitmap.size,
-        density_b=float(np.count_nonzero(b_bitmap)) / b_bitmap.size, cycles=fast.cycles,
-        dense_mode_cycles=dense_mode_cycles(shape, config, with_c=True),
-        dense_baseline_cycles=dense_baseline_cycles(shape, config, with_c=True),
-        structured_24_cycles=structured_24_cycles(shape, config, with_c=True),
-        useful_macs=fast.useful_macs, ohmma=fast.ohmma, tiles_issued=fast.tiles_issued,
-        tiles_skipped=fast.tiles_skipped, macs=config.macs)

@@ -16,6 +16,7 @@ from vectors import (
     FP16_SPECIALS,
     FP32,
     FP32_SPECIALS,
+    _sparse_fraction,
     golden_fp16_mul,
     golden_fp32_add,
     random_fp16_pairs,
@@ -26,8 +27,10 @@ from vectors import (
 
 from dstc.hw.bitmap_decoder import BitmapDecoder
 from dstc.hw.bitmap_encoder import BitmapEncoder
-from dstc.hw.fp16_multiplier import Fp16Multiplier
+from dstc.hw.fp16_multiplier import CANONICAL_NAN32, Fp16Multiplier
+from dstc.hw.fp16_to_fp32 import Fp16ToFp32
 from dstc.hw.fp32_adder import Fp32Adder
+from dstc.hw.fp32_to_fp16 import CANONICAL_NAN16, Fp32ToFp16
 from dstc.hw.int_multiplier import IntMultiplier
 from dstc.hw.leading_zeros import LeadingZeros
 from dstc.hw.multiplier_array import MultiplierArray
@@ -222,6 +225,52 @@ def _float_block(name, unit, specials, random_pairs, golden, output):
     return CombBlock(name, unit, 16, vectors, model)
 
 
+#: fp32 values at fp16's edges: 65504 (max), 65519.99 and 65520 (the tie that overflows), 2^-14
+#: (min normal) and the largest subnormal's neighbours, 2^-24 (min subnormal), 2^-25 (the
+#: tie that rounds to 0) and its neighbours, 1.5 x 2^-24 (a tie to even: 2^-23), 1 + 2^-11
+#: (a tie to even: 1) and 1 + 3 x 2^-11 (a tie up), each with both signs.
+FP16_EDGES = sorted({v | s for v in (
+    0x477F_E000, 0x477F_EFFF, 0x477F_F000, 0x477F_F001, 0x4780_0000, 0x3880_0000, 0x387F_C000,
+    0x387F_E000, 0x387F_FFFF, 0x3380_0000, 0x3300_0000, 0x3300_0001, 0x32FF_FFFF, 0x33C0_0000,
+    0x3F80_1000, 0x3F80_3000, 0x3F80_1001, 0x7F80_0001, 0x7FC0_0001)
+    for s in (0, 0x8000_0000)})
+
+
+def _fp32_to_fp16():
+    def vectors(rng, full):
+        yield {"value": np.array(sorted(set(FP32_SPECIALS) | set(FP16_EDGES)), np.uint64)}
+        count = RANDOM_FLOAT_PAIRS if full else 4000
+        half = count // 2
+        uniform = rng.integers(0, 1 << 32, size=half, dtype=np.uint64)
+        # Exponents around fp16's range (subnormal, normal, overflow), a third of the
+        # fractions sparse (ties).
+        exponent = rng.integers(100, 146, size=count - half).astype(np.uint64)
+        fraction = np.where(rng.random(count - half) < 1 / 3,
+                            _sparse_fraction(rng, count - half),
+                            rng.integers(0, 1 << 23, size=count - half, dtype=np.uint64))
+        sign = rng.integers(0, 2, size=count - half, dtype=np.uint64) << np.uint64(31)
+        yield {"value": np.concatenate([uniform, sign | (exponent << np.uint64(23)) | fraction])}
+
+    def model(inputs):
+        with np.errstate(over="ignore"):
+            half = inputs["value"].astype(np.uint32).view(np.float32).astype(np.float16)
+        bits = half.view(np.uint16).astype(np.uint64)
+        return {"result": np.where(np.isnan(half), np.uint64(CANONICAL_NAN16), bits)}
+    return CombBlock("fp32_to_fp16", Fp32ToFp16, 16, vectors, model)
+
+
+def _fp16_to_fp32():
+    def vectors(rng, full):
+        values = np.arange(1 << 16, dtype=np.uint64)          # exhaustive
+        yield {"value": values if full else rng.choice(values, 4000)}
+
+    def model(inputs):
+        wide = inputs["value"].astype(np.uint16).view(np.float16).astype(np.float32)
+        bits = wide.view(np.uint32).astype(np.uint64)
+        return {"result": np.where(np.isnan(wide), np.uint64(CANONICAL_NAN32), bits)}
+    return CombBlock("fp16_to_fp32", Fp16ToFp32, 16, vectors, model)
+
+
 def _int_multiplier(width):
     def vectors(rng, full):
         values = np.arange(1 << width, dtype=np.uint64)
@@ -274,6 +323,7 @@ COMB_BLOCKS = {block.name: block for block in [
                  golden_fp16_mul, "product"),
     _float_block("fp32_adder", Fp32Adder, FP32_SPECIALS, random_fp32_pairs, golden_fp32_add,
                  "sum"),
+    _fp32_to_fp16(), _fp16_to_fp32(),
     _int_multiplier(8),
     _multiplier_array("small"), _multiplier_array("int8"), _multiplier_array("default"),
 ]}

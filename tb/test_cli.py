@@ -17,8 +17,8 @@ from dstc.gen.cli import build_parser, main
 from dstc.gen.gemm_sim import run_with_progress
 from dstc.sim.config import DstcConfig, preset
 
-SUBCOMMANDS = ["presets", "generate", "isa", "sim", "bench", "demo", "area", "fpga", "sweep",
-               "explore", "network"]
+SUBCOMMANDS = ["presets", "generate", "isa", "sim", "conv", "bench", "demo", "area", "fpga",
+               "sweep", "explore", "network"]
 
 
 def test_every_subcommand_has_help(capsys):

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from conv_layers import CONV_LAYERS, conv_shape, random_shape
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
@@ -34,25 +35,7 @@ from dstc.sim.gemm_cycles import (
 from dstc.sim.im2col import encode_activation, im2col, lower
 from dstc.sim.program import gemm_program, sparse_gemm_cycles
 
-# (C, H, W, F, kernel, stride, padding, dilation)
-LAYERS = {
-    "3x3-pad1": (5, 9, 11, 10, (3, 3), 1, 1, 1),
-    "first-layer-c3": (3, 12, 13, 6, (3, 3), 1, 1, 1),
-    "c1": (1, 8, 7, 3, (3, 3), 1, 0, 1),
-    "stride2-pad1": (6, 11, 10, 9, (3, 3), 2, 1, 1),
-    "stride2-pad2-5x5": (4, 13, 12, 5, (5, 5), 2, 2, 1),
-    "dilation2": (4, 10, 11, 5, (3, 3), 1, 2, 2),
-    "dilation2-stride2": (3, 12, 13, 4, (3, 3), 2, 1, 2),
-    "1x1": (13, 5, 6, 7, (1, 1), 1, 0, 1),
-    "1x1-stride2": (6, 7, 9, 3, (1, 1), 2, 0, 1),
-    "asymmetric": (3, 9, 14, 4, (2, 4), (1, 2), (0, 2), (2, 1)),
-}
 PRESETS = ("small", "small-fp16", "default", "int8")
-
-
-def _shape(name):
-    channels, height, width, filters, kernel, stride, padding, dilation = LAYERS[name]
-    return ConvShape(channels, height, width, filters, kernel, stride, padding, dilation)
 
 
 def _arguments(shape):
@@ -90,10 +73,10 @@ def k_ordered_fp32(weights, x, shape):
 
 
 @pytest.mark.parametrize("config_name", PRESETS)
-@pytest.mark.parametrize("name", LAYERS)
+@pytest.mark.parametrize("name", CONV_LAYERS)
 def test_conv_against_scipy(name, config_name, rng):
     config = preset(config_name)
-    shape = _shape(name)
+    shape = conv_shape(name)
     weights, x = random_conv_operands(shape, config, 0.6, 0.5, rng)
     result = conv2d(weights, x, config, **_arguments(shape))
     assert result.output.shape == shape.output_shape
@@ -126,7 +109,7 @@ def test_integer_accumulator_wraps(rng):
 
 def test_bias_is_the_initial_accumulator(rng):
     config = preset("small")
-    shape = _shape("stride2-pad1")
+    shape = conv_shape("stride2-pad1")
     weights, x = random_conv_operands(shape, config, 0.5, 0.5, rng)
     bias = rng.integers(-1000, 1000, shape.filters)
     result = conv2d(weights, x, config, bias=bias, **_arguments(shape))
@@ -141,12 +124,8 @@ def test_random_layers(rng):
     checked = 0
     while checked < 25:
         config = preset(("small", "small-fp16")[checked % 2])
-        sizes = rng.integers(1, [6, 11, 11, 7, 4, 4, 3, 3, 3, 3, 3, 3])
-        try:
-            shape = ConvShape(*(int(v) for v in sizes[:4]), kernel=tuple(sizes[4:6]),
-                              stride=tuple(sizes[6:8]), padding=tuple(sizes[8:10] - 1),
-                              dilation=tuple(sizes[10:12]))
-        except ConvError:
+        shape = random_shape(rng, [6, 11, 11, 7, 4, 4, 3, 3, 3, 3, 3, 3])
+        if shape is None:
             continue
         weights, x = random_conv_operands(shape, config, float(rng.random()),
                                           float(rng.random()), rng)
@@ -162,7 +141,7 @@ def test_conv_is_spgemm_of_the_lowered_operands(rng):
     """conv2d's GEMM is spgemm of the encoded weights and the lowered activation: the same
     tiles issued and skipped as the dense im2col's GEMM."""
     config = preset("small")
-    shape = _shape("3x3-pad1")
+    shape = conv_shape("3x3-pad1")
     weights, x = random_conv_operands(shape, config, 0.3, 0.3, rng)
     result = conv2d(weights, encode_activation(x, config), config, **_arguments(shape))
     program = gemm_program(weights.reshape(shape.filters, shape.k), im2col(x, shape), config)
@@ -176,7 +155,7 @@ def test_conv_is_spgemm_of_the_lowered_operands(rng):
                                   "asymmetric"])
 def test_cycles_equal_the_command_level_model(name, config_name, with_c, rng):
     config = preset(config_name)
-    shape = _shape(name)
+    shape = conv_shape(name)
     for density_w, density_x in ((0.5, 0.4), (0.05, 1.0), (1.0, 0.0), (0.2, 0.1)):
         weights, x = random_conv_operands(shape, config, density_w, density_x, rng)
         lowered = lower(encode_activation(x, config), shape, config)
@@ -208,7 +187,7 @@ def test_cycles_equal_the_command_level_model(name, config_name, with_c, rng):
 
 def test_cycles_take_a_kstep_cost(rng):
     config = preset("default")
-    shape = _shape("first-layer-c3")
+    shape = conv_shape("first-layer-c3")
     weights, x = random_conv_operands(shape, config, 0.5, 0.5, rng)
     lowered = lower(encode_activation(x, config), shape, config)
     cost = LaneClassCost(config, row_classes=2, col_classes=2)
@@ -305,7 +284,7 @@ def test_sampled_output_tiles(config_name, rng):
     from dstc.sim.golden import spgemm
 
     config = preset(config_name)
-    shape = _shape("stride2-pad2-5x5")
+    shape = conv_shape("stride2-pad2-5x5")
     weights, x = random_conv_operands(shape, config, 0.5, 0.6, rng)
     result = conv2d(weights, x, config, **_arguments(shape))
     d = result.output.reshape(shape.filters, shape.pixels)

@@ -5,6 +5,7 @@ values. The dense im2col itself is checked against numpy's sliding windows."""
 
 import numpy as np
 import pytest
+from conv_layers import LAYERS, conv_shape, random_shape
 from numpy.lib.stride_tricks import sliding_window_view
 
 from dstc.sim.bitmap import encode_a, encode_b
@@ -21,35 +22,8 @@ WIDEST = DstcConfig(array_rows=8, array_cols=16, tile_m=8, tile_n=256, k_chunk=2
 NARROW = DstcConfig(array_rows=1, array_cols=1, tile_m=1, tile_n=1, k_chunk=1,
                     operand_type="int8", accum_type="int16")
 
-# (C, H, W, F, kernel, stride, padding, dilation): ragged sizes, stride 2, padding 0/1/2,
-# dilation 2, 1x1 kernels, C = 1 and C = 3 (a first layer), asymmetric pairs, a kernel as large
-# as the padded input, single rows and columns, output rows longer than a 64-bit word.
-LAYERS = {
-    "3x3-pad1": (5, 9, 11, 4, (3, 3), 1, 1, 1),
-    "first-layer-c3": (3, 13, 10, 6, (3, 3), 1, 1, 1),
-    "c1": (1, 7, 9, 3, (3, 3), 1, 0, 1),
-    "stride2-pad1": (6, 11, 13, 5, (3, 3), 2, 1, 1),
-    "stride2-pad0-even": (4, 12, 12, 4, (2, 2), 2, 0, 1),
-    "stride3-7x7-pad2": (3, 17, 19, 4, (7, 7), 3, 2, 1),
-    "dilation2-pad2": (5, 10, 12, 4, (3, 3), 1, 2, 2),
-    "dilation2-stride2": (4, 15, 14, 3, (3, 3), 2, 1, 2),
-    "1x1": (9, 6, 7, 5, (1, 1), 1, 0, 1),
-    "1x1-stride2": (7, 9, 8, 4, (1, 1), 2, 0, 1),
-    "1x1-pad1": (3, 5, 6, 2, (1, 1), 1, 1, 1),
-    "asymmetric": (4, 9, 16, 3, (2, 5), (1, 3), (2, 0), (3, 1)),
-    "kernel-fills-input": (2, 3, 4, 2, (5, 6), 1, (1, 1), 1),
-    "one-pixel": (3, 1, 1, 2, (1, 1), 1, 0, 1),
-    "one-row": (3, 1, 20, 2, (1, 3), 1, 0, 1),
-    "one-column": (3, 20, 1, 2, (3, 1), 1, (1, 0), 1),
-    "wide-rows": (2, 4, 150, 3, (3, 3), 1, 1, 1),
-    "wide-rows-stride2": (2, 5, 203, 2, (3, 3), (1, 2), 1, (1, 2)),
-    "many-channels": (37, 5, 5, 9, (3, 3), 1, 1, 1),
-}
 
 
-def _shape(layer):
-    channels, height, width, filters, kernel, stride, padding, dilation = layer
-    return ConvShape(channels, height, width, filters, kernel, stride, padding, dilation)
 
 
 def _activation(rng, shape, config, density):
@@ -92,7 +66,7 @@ def sliding_im2col(x, shape):
 
 @pytest.mark.parametrize("name", LAYERS)
 def test_dense_im2col_matches_sliding_windows(name, rng):
-    shape = _shape(LAYERS[name])
+    shape = conv_shape(name)
     x = rng.integers(-100, 100, shape.input_shape)
     assert np.array_equal(im2col(x, shape), sliding_im2col(x, shape))
 
@@ -101,7 +75,7 @@ def test_dense_im2col_matches_sliding_windows(name, rng):
 @pytest.mark.parametrize("name", LAYERS)
 def test_lowering_equals_encoded_dense_im2col(name, config_name, rng):
     config = preset(config_name)
-    shape = _shape(LAYERS[name])
+    shape = conv_shape(name)
     for density in (0.0, 0.3, 1.0):
         _check_lowering(_activation(rng, shape, config, density), shape, config)
 
@@ -111,7 +85,7 @@ def test_lowering_equals_encoded_dense_im2col(name, config_name, rng):
 @pytest.mark.parametrize("name", ["3x3-pad1", "stride2-pad1", "wide-rows", "wide-rows-stride2",
                                   "asymmetric", "one-column"])
 def test_lowering_other_tile_shapes(name, config, rng):
-    shape = _shape(LAYERS[name])
+    shape = conv_shape(name)
     _check_lowering(_activation(rng, shape, config, 0.5), shape, config)
 
 
@@ -121,12 +95,8 @@ def test_random_layers(rng):
     checked = 0
     while checked < 120:
         config = preset(PRESETS[checked % len(PRESETS)])
-        sizes = rng.integers(1, [8, 14, 14, 5, 5, 4, 4, 3, 3, 3, 3, 4, 4])
-        try:
-            shape = ConvShape(*(int(v) for v in sizes[:4]), kernel=tuple(sizes[4:6]),
-                              stride=tuple(sizes[6:8]), padding=tuple(sizes[8:10] - 1),
-                              dilation=tuple(sizes[10:12]))
-        except ConvError:
+        shape = random_shape(rng, [8, 14, 14, 5, 5, 4, 4, 3, 3, 3, 3, 4, 4])
+        if shape is None:
             continue
         x = _activation(rng, shape, config, float(rng.random()))
         assert np.array_equal(im2col(x, shape), sliding_im2col(x, shape)), shape
@@ -280,7 +250,7 @@ def test_lowering_in_blocks_of_k_tiles(block, monkeypatch, rng):
 
     monkeypatch.setattr(module, "_BLOCK_PIECES", block)
     config = preset("small-fp16")
-    shape = _shape(LAYERS["dilation2-stride2"])
+    shape = conv_shape("dilation2-stride2")
     _check_lowering(_activation(rng, shape, config, 0.5), shape, config)
-    shape = _shape(LAYERS["many-channels"])
+    shape = conv_shape("many-channels")
     _check_lowering(_activation(rng, shape, config, 0.5), shape, config)

@@ -9,11 +9,14 @@ import json
 import numpy as np
 import pytest
 from scipy.signal import correlate
+from test_im2col import assert_same_encoding
 
 from dstc.gen import layerfile, network, weights
 from dstc.sim import network as net
+from dstc.sim.bitmap import encode_b
 from dstc.sim.config import preset
 from dstc.sim.gemm_cycles import dense_mode_cycles, gemm_cycles, structured_24_cycles
+from dstc.sim.im2col import im2col
 from dstc.sim.program import gemm_program, sparse_gemm_cycles
 
 
@@ -45,13 +48,16 @@ def test_real_layer_equals_scipy_correlate(vgg16):
     rounding."""
     x16 = net.to_fp16(weights.network_input("china", (20, 24)))
     first = next(net.forward(net.VGG16_LAYERS[:1], [net.weight_matrix(vgg16[0].kernel)],
-                             [vgg16[0].bias], x16))
+                             [vgg16[0].bias], x16, preset("default")))
     h1 = first.output          # conv1_1's fp16 output after ReLU (no pool after conv1_1)
     assert h1.shape == (64, 20, 24) and h1.dtype == np.float16
     np.testing.assert_array_equal(first.input, x16)
     np.testing.assert_array_equal(first.a_matrix, net.weight_matrix(vgg16[0].kernel)
                                   .astype(np.float16))
-    np.testing.assert_array_equal(first.b_bitmap, net.lower(x16, net.VGG16_LAYERS[0]) != 0)
+    conv1_1 = net.VGG16_LAYERS[0].shape(20, 24)
+    np.testing.assert_array_equal(first.b_bitmap, im2col(x16, conv1_1) != 0)
+    assert_same_encoding(first.lowered.to_encoded(),
+                         encode_b(im2col(x16, conv1_1), preset("default")))
     layer = net.VGG16_LAYERS[1]
     kernel16 = vgg16[1].kernel.astype(np.float16)
     accum = net.conv2d(h1, net.weight_matrix(kernel16), vgg16[1].bias, layer)
@@ -65,7 +71,7 @@ def test_real_layer_equals_scipy_correlate(vgg16):
     # The next stage: ReLU, fp16 rounding, 2x2 max-pool.
     second = list(net.forward(net.VGG16_LAYERS[:2],
                               [net.weight_matrix(vgg16[0].kernel), net.weight_matrix(kernel16)],
-                              [vgg16[0].bias, vgg16[1].bias], x16))[1]
+                              [vgg16[0].bias, vgg16[1].bias], x16, preset("default")))[1]
     expected = np.maximum(reference, 0).astype(np.float16)
     pooled = expected.reshape(64, 10, 2, 12, 2).max(axis=(2, 4))
     assert second.output.shape == (64, 10, 12) and second.output.dtype == np.float16
@@ -93,7 +99,8 @@ def test_lowering_layout():
     """k = c*R*S + r*S + s, pixels in row-major order, padding zeros."""
     x = np.arange(2 * 4 * 5).reshape(2, 4, 5) + 1
     layer = net.ConvLayer("t", 2, 1, kernel=(2, 3), stride=(1, 2), padding=(1, 0))
-    lowered = net.lower(x, layer)
+    shape = layer.shape(4, 5)
+    lowered = im2col(x, shape)
     ho, wo = layer.output_size(4, 5)
     assert (ho, wo) == (5, 2) and lowered.shape == (2 * 2 * 3, ho * wo)
     for c in range(2):
@@ -104,9 +111,11 @@ def test_lowering_layout():
                         y, xx = oy - 1 + r, ox * 2 + s
                         value = x[c, y, xx] if 0 <= y < 4 else 0
                         assert lowered[c * 6 + r * 3 + s, oy * wo + ox] == value
-    bits = net.lowered_bitmap(x % 3 == 0, layer)
-    np.testing.assert_array_equal(bits, net.lower((x % 3 == 0).astype(np.int8), layer) != 0)
-    np.testing.assert_array_equal(net.lower(x, layer, slice(2, 4)), lowered[:, 2 * wo:4 * wo])
+    for config in (preset("small"), preset("default")):    # int8 operands: bitmaps of fp16
+        bits = net.lowered_bitmap(x % 3 == 0, layer, config)
+        np.testing.assert_array_equal(bits, im2col((x % 3 == 0).astype(np.int8), shape) != 0)
+    np.testing.assert_array_equal(im2col(x, shape, slice(2, 4)), lowered[:, 2 * wo:4 * wo])
+    assert im2col(x, shape, slice(5, 5)).shape == (12, 0)
 
 
 def test_forward_flushes_fp16_underflow_to_zero():
@@ -114,11 +123,12 @@ def test_forward_flushes_fp16_underflow_to_zero():
     layer = net.ConvLayer("t", 1, 2, kernel=1)
     x = np.full((1, 2, 2), 1e-4, dtype=np.float32)
     a = np.array([[1e-4], [1.0]], dtype=np.float32)
-    activity = next(net.forward([layer], [a], [np.zeros(2, np.float32)], x))
+    activity = next(net.forward([layer], [a], [np.zeros(2, np.float32)], x, preset("small")))
     assert activity.flushed == 4 and activity.overflowed == 0
     assert np.all(activity.output[0] == 0) and np.all(activity.output[1] > 0)
     big = next(net.forward([layer], [np.array([[1e3], [1.0]], np.float32)],
-                           [np.zeros(2, np.float32)], np.full((1, 2, 2), 1e3, np.float32)))
+                           [np.zeros(2, np.float32)], np.full((1, 2, 2), 1e3, np.float32),
+                           preset("small")))
     assert big.overflowed == 4 and np.all(np.isinf(big.output[0]))
 
 
@@ -213,7 +223,7 @@ def test_layer_cycles_equal_the_command_level_model(vgg16):
     a = net.weight_matrix(vgg16[0].kernel[:, :, :, :16])
     a = np.where(net.prune([a], 0.5)[0], a, 0).astype(np.float16)
     x16 = net.to_fp16(weights.network_input("china", (10, 12)))
-    b = net.lower(x16, layer)
+    b = im2col(x16, layer.shape(10, 12))
     cycles = net.layer_cycles(a != 0, b != 0, config)
     bias = np.broadcast_to(vgg16[0].bias[:16, None], (16, b.shape[1]))
     program = gemm_program(a, b, config, c=bias)
@@ -241,7 +251,7 @@ def test_run_network_small_crop(tmp_path, vgg16):
     masks = net.prune(matrices, 0.3)
     kept = [np.where(mask, m, 0) for mask, m in zip(masks, matrices, strict=True)]
     activities = list(net.forward(net.VGG16_LAYERS[:3], kept[:3], [w.bias for w in vgg16[:3]],
-                                  weights.network_input("flower", (32, 40))))
+                                  weights.network_input("flower", (32, 40)), config))
     expected = gemm_cycles(activities[2].a_bitmap, activities[2].b_bitmap, config, with_c=True)
     row = pruned.rows[2]
     assert (row.m, row.n, row.k) == (128, 16 * 20, 576)
@@ -283,7 +293,7 @@ def _conv(**fields):
     (_conv(stride=0), "stride", "must be an integer >= 1"),
     (_conv(padding=[1, 2, 3]), "padding", "must be an integer >= 0 or a pair"),
     (_conv(kernel=None), "kernel", "missing"),
-    (_conv(kernel=9, padding=0), "kernel", "larger than the padded input"),
+    (_conv(kernel=9, padding=0), "kernel", "must fit in the padded input (height 6"),
     (_conv(input=[6]), "input", "must be [height, width]"),
     (_conv(in_channels=0), "in_channels", "must be an integer >= 1"),
     (_conv(weight_density=1.5), "weight_density", "between 0 and 1"),
@@ -401,8 +411,9 @@ def test_layer_file_command(tmp_path, capsys):
 
 def test_vgg16_command(tmp_path, capsys):
     out = tmp_path / "out"
-    assert _dstc_network(["--image", "flower", "--size", "32x48", "--weight-density", "0.5",
-                         "--pruning", "global", "--no-figures", "-o", str(out)]) == 0
+    assert _dstc_network(["--no-rtl", "--image", "flower", "--size", "32x48",
+                          "--weight-density", "0.5", "--pruning", "global", "--no-figures",
+                          "-o", str(out)]) == 0
     text = capsys.readouterr().out
     assert "VGG-16 on flower (32x48 crop), weight density 0.5, global pruning" in text
     assert "| conv1_1 | 64x1536x27 |" in text and "whole network" in text
@@ -412,7 +423,18 @@ def test_vgg16_command(tmp_path, capsys):
                           (["--size", "500"], "size=500x500: must fit in the photo (427x640)"),
                           (["--image", "nowhere.png"], "image='nowhere.png': not a sample"),
                           (["--offset", "300,0"], "offset=300,0")):
-        status = _dstc_network([*argv, "--no-figures", "-o", str(out)])
+        status = _dstc_network([*argv, "--no-rtl", "--no-figures", "-o", str(out)])
+        error = capsys.readouterr().err
+        assert status == 2 and message in error and "Traceback" not in error
+    for argv, message in ((["--rtl-layers", "conv9_9"], "'conv9_9' is not a VGG-16 layer"),
+                          (["--preset", "int8"], "--rtl-tiles: the network's operands are "
+                                                 "fp16, the configuration's are int8"),
+                          (["--no-rtl", "--rtl-tiles", "2"], "--rtl-tiles: VGG-16 on a photo "
+                                                             "draws nothing at random without")):
+        try:
+            status = _dstc_network([*argv, "--no-figures", "-o", str(out)])
+        except SystemExit as stop:                   # argparse's errors exit with 2
+            status = stop.code
         error = capsys.readouterr().err
         assert status == 2 and message in error and "Traceback" not in error
 
