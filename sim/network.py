@@ -229,6 +229,16 @@ def prune_global(matrices, density, config=None):
 PRUNING_METHODS = {"layer": prune_per_layer, "global": prune_global}
 
 
+def _prune_bank_balanced(matrices, density, config=None):
+    """Bank-balanced magnitude pruning (:func:`~dstc.sim.pruning.prune_bank_balanced`)."""
+    from .pruning import prune_bank_balanced
+
+    return prune_bank_balanced(matrices, density, config)
+
+
+PRUNING_METHODS["bank"] = _prune_bank_balanced
+
+
 def prune(matrices, density, method="layer", config=None):
     """The masks of ``matrices`` pruned to ``density`` by the method called ``method`` (a key
     of :data:`PRUNING_METHODS`). Raises ``ValueError`` for an unknown method, a density outside
