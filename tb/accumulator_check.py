@@ -14,6 +14,7 @@ from dstc.gen.codec import Codec
 from dstc.hw.accumulator import scatter_layout
 from dstc.sim.arith import Arithmetic
 from dstc.sim.bitmap import select_chunk
+from dstc.sim.isa import reach_lanes
 
 __all__ = ["check_accumulator"]
 
@@ -50,6 +51,17 @@ def _random_values(rng, number_type, shape):
     return rng.integers(0, 1 << number_type.width, size=shape, dtype=np.uint64)
 
 
+def _spread(positions, valid, lanes, width):
+    """A chunk placed lane ``k`` for value ``k`` (``select_chunk``), moved to its lanes under
+    lane skipping: ``(positions, valid)`` in lane order."""
+    chosen = np.asarray(positions)[np.asarray(valid, bool)]
+    placed = reach_lanes(chosen, lanes, width)
+    spread_positions = np.zeros(lanes, np.asarray(positions).dtype)
+    spread_valid = np.zeros(lanes, bool)
+    spread_positions[placed], spread_valid[placed] = chosen, True
+    return spread_positions, spread_valid
+
+
 async def check_accumulator(io, config, rng, steps):
     """Run ``steps`` random operations through ``io`` (the accumulator's ports); returns the
     number of scatter-adds checked."""
@@ -80,6 +92,9 @@ async def check_accumulator(io, config, rng, steps):
             b_map = rng.random(config.tile_n) < rng.random()
             a_pos, a_ok = select_chunk(a_map, int(rng.integers(config.a_chunks)), rows)
             b_pos, b_ok = select_chunk(b_map, int(rng.integers(config.b_chunks)), cols)
+            if config.lane_placement == "reach":     # lane skipping (sim.isa.reach_lanes)
+                a_pos, a_ok = _spread(a_pos, a_ok, rows, config.tile_m)
+                b_pos, b_ok = _spread(b_pos, b_ok, cols, config.tile_n)
             products = _random_values(rng, config.product, (rows, cols))
             if rng.random() < 0.1:       # invalid lanes carry garbage positions and values
                 a_pos = np.where(a_ok, a_pos, rng.integers(config.tile_m, size=rows))

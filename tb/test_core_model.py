@@ -11,7 +11,7 @@ from core_scenarios import (
     tile_occupancies,
     worked_example_program,
 )
-from presets import PRESETS
+from presets import ALL_PRESETS
 
 from dstc.sim import cycles
 from dstc.sim.arith import Arithmetic
@@ -39,7 +39,7 @@ def _tile(rng, config, density_a, density_b):
     return arith.operands(a), arith.operands(b)
 
 
-@pytest.mark.parametrize("preset_name", PRESETS)
+@pytest.mark.parametrize("preset_name", ALL_PRESETS)
 def test_spwmma_commands_compute_the_golden_tile(rng, preset_name):
     config = preset(preset_name)
     model = CoreModel(config)
@@ -67,7 +67,7 @@ def test_dense_mode_is_the_dense_product(rng, preset_name):
     assert following - cycles_[1] == config.dense_tile_issues == cycles.dense_tile_cycles(config)
 
 
-@pytest.mark.parametrize("preset_name", PRESETS)
+@pytest.mark.parametrize("preset_name", ALL_PRESETS)
 def test_back_to_back_spwmma_occupancy_is_the_cycle_model(rng, preset_name):
     config = preset(preset_name)
     commands = random_tile_program(rng, config, tiles=64, group=8)

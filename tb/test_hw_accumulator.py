@@ -4,16 +4,18 @@ import pytest
 from accumulator_check import check_accumulator
 from amaranth.sim import Simulator
 from ports import AmaranthIO
-from presets import SMALL_PRESETS
+from presets import SMALL_PRESETS, SMALL_VARIANT_PRESETS
 
-from dstc.hw.accumulator import AccumulatorTile
+from dstc.hw.core import accumulator_for
 from dstc.sim.config import preset
 
 
-@pytest.mark.parametrize("preset_name", SMALL_PRESETS)
+@pytest.mark.parametrize("preset_name", SMALL_PRESETS + SMALL_VARIANT_PRESETS)
 def test_accumulator(preset_name, rng):
+    """The preset's accumulator variant (``accumulator_for``): the crossbar, or the
+    reach-limited tile fed lane-skipped placements."""
     config = preset(preset_name)
-    dut = AccumulatorTile(config)
+    dut = accumulator_for(config)
     result = []
 
     async def bench(ctx):
