@@ -65,7 +65,9 @@ class LaneSpread(wiring.Component):
             position = self.positions[k]
             for lane in range(k, lanes):
                 hit = Signal(name=f"goes_{k}_{lane}")
-                if lane == k:   # position - skip <= k
+                if lane == k and k + skip >= width - 1:   # every position stays in lane k
+                    m.d.comb += hit.eq(self.valid[k])
+                elif lane == k:                           # position - skip <= k
                     m.d.comb += hit.eq(self.valid[k] & (position <= k + skip))
                 else:           # position - skip == lane > k
                     m.d.comb += hit.eq(self.valid[k] & (position == lane + skip))
