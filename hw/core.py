@@ -53,6 +53,10 @@ class DstcCore(wiring.Component):
     (:func:`~dstc.sim.isa.pipeline_latency`: the multiply stage's ``latency`` plus the
     accumulator's), and nothing ever stalls the pipeline.
 
+    The accumulator is the variant the configuration selects (:func:`accumulator_for`); with
+    lane classes the KSTEP's chunk counts are class rounds
+    (:class:`~dstc.hw.class_rounds.ClassRounds`, ``a_rounds``/``b_rounds``).
+
     Ports: ``cmd`` (stream in, :func:`~dstc.hw.isa.command_layout`), ``rsp`` (stream out,
     :func:`~dstc.hw.isa.response_layout`), ``errors`` (sticky :class:`ErrorFlag` bits),
     ``idle``, and the counters ``cycles_busy``, ``ohmma_issued``, ``useful_macs``,
@@ -178,6 +182,10 @@ class DstcCore(wiring.Component):
         rows, cols = config.array_rows, config.array_cols
         body = cmd.payload.body
         kstep, ohmma = body.kstep, body.ohmma
+        a_rounds = self._rounds(m, "a", tracker.a_bitmap, tracker.a_popcount, config.tile_m,
+                                rows, config.row_classes)
+        b_rounds = self._rounds(m, "b", tracker.b_bitmap, tracker.b_popcount, config.tile_n,
+                                cols, config.col_classes)
         with m.Switch(cmd.payload.opcode):
             with m.Case(Opcode.KSTEP):
                 m.d.comb += [
@@ -185,12 +193,8 @@ class DstcCore(wiring.Component):
                     work.payload.b_bitmap.eq(tracker.b_bitmap),
                     work.payload.a_values.eq(kstep.a_values),
                     work.payload.b_values.eq(kstep.b_values),
-                    work.payload.a_chunks.eq(self._rounds(m, "a", tracker.a_bitmap,
-                                                          tracker.a_popcount, config.tile_m,
-                                                          rows, config.row_classes)),
-                    work.payload.b_chunks.eq(self._rounds(m, "b", tracker.b_bitmap,
-                                                          tracker.b_popcount, config.tile_n,
-                                                          cols, config.col_classes)),
+                    work.payload.a_chunks.eq(a_rounds),
+                    work.payload.b_chunks.eq(b_rounds),
                     work.valid.eq(cmd.valid & open_ & tracker.ok),
                 ]
             with m.Case(Opcode.DENSE):
