@@ -5,7 +5,9 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bitmap_decoder import BitmapDecoder
+from .class_select import ClassSelect
 from .isa import issue_layout, placement_layout, work_layout
+from .lane_spread import LaneSpread
 from .shapes import index_shape, operand_shape, struct_value
 
 __all__ = ["ChunkSequencer"]
@@ -23,7 +25,12 @@ class ChunkSequencer(wiring.Component):
       behind it never stalls): while a k-step is held, ``issue.valid`` is high every cycle and
       ``issue.payload`` holds chunk pair ``(i, j)``: chunk ``i`` of the A values at their
       decoded rows and chunk ``j`` of the B values at their decoded columns (for ``direct``
-      work, the first lanes at the given placement).
+      work, the first lanes at the given placement). With ``lane_placement="reach"`` each
+      decoded chunk goes through a :class:`~dstc.hw.lane_spread.LaneSpread` (``a_spread``,
+      ``b_spread``): its ``k``-th value to lane ``max(k, pos_k - (N - L))``. A side with
+      lane classes issues round ``i`` of :class:`~dstc.hw.class_select.ClassSelect`
+      (``a_classes``, ``b_classes``) instead of chunk ``i``; ``a_chunks``/``b_chunks`` then
+      count rounds (``max_g ceil(n_g / (lanes / G))``).
 
     A k-step of ``n = a_chunks * b_chunks`` pairs transferred in cycle ``t`` issues in cycles
     ``t + 1`` to ``t + n`` (:attr:`latency` 1). Parameter: ``config``
@@ -51,7 +58,6 @@ class ChunkSequencer(wiring.Component):
         m = Module()
         config = self._config
         rows, cols = config.array_rows, config.array_cols
-        operand_width = operand_shape(config).width
 
         current = Signal(work_layout(config))
         busy = Signal()                      # a k-step is held: issue.valid
@@ -59,26 +65,18 @@ class ChunkSequencer(wiring.Component):
         b_chunk = Signal(index_shape(config.b_chunks))
         last = Signal()
 
-        m.submodules.a_decoder = a_decoder = BitmapDecoder(config.tile_m, rows)
-        m.submodules.b_decoder = b_decoder = BitmapDecoder(config.tile_n, cols)
-        m.d.comb += [
-            a_decoder.bitmap.eq(current.a_bitmap),
-            a_decoder.chunk.eq(a_chunk),
-            b_decoder.bitmap.eq(current.b_bitmap),
-            b_decoder.chunk.eq(b_chunk),
-        ]
-
-        # Chunk i of the condensed values (the chunk counters stay below the chunk counts
-        # while busy, so the selected word is always inside the vector).
-        a_lanes = current.a_values.as_value().word_select(a_chunk, rows * operand_width)
-        b_lanes = current.b_values.as_value().word_select(b_chunk, cols * operand_width)
+        a_positions, row_valid, a_issued = self._side(
+            m, "a", current.a_bitmap, current.a_values, a_chunk, current.direct,
+            config.tile_m, rows, config.row_classes)
+        b_positions, col_valid, b_issued = self._side(
+            m, "b", current.b_bitmap, current.b_values, b_chunk, current.direct,
+            config.tile_n, cols, config.col_classes)
         decoded = struct_value(
             m, placement_layout(config), "decoded",
-            rows=a_decoder.positions, row_valid=a_decoder.valid,
-            cols=b_decoder.positions, col_valid=b_decoder.valid)
+            rows=a_positions, row_valid=row_valid, cols=b_positions, col_valid=col_valid)
         m.d.comb += self.issue.payload.eq(struct_value(
             m, issue_layout(config), "issue",
-            a_values=a_lanes, b_values=b_lanes,
+            a_values=a_issued, b_values=b_issued,
             placement=Mux(current.direct, current.placement, decoded)))
         m.d.comb += [
             self.issue.valid.eq(busy),
@@ -101,3 +99,33 @@ class ChunkSequencer(wiring.Component):
                 busy.eq(1),
             ]
         return m
+
+    def _side(self, m, side, bitmap, values, chunk, direct, width, lanes, classes):
+        """One side's lanes for chunk (round) ``chunk`` of the held k-step: ``(positions,
+        valid, lane values)``. The crossbar decodes chunk ``chunk`` of the bitmap
+        (``<side>_decoder``) and takes the condensed values' word ``chunk``; ``reach`` then
+        lane-skips them (``<side>_spread``); with lane classes a
+        :class:`~dstc.hw.class_select.ClassSelect` (``<side>_classes``) forms the round from
+        every class. A ``direct`` work item issues the first ``lanes`` values as they are."""
+        config = self._config
+        operand = operand_shape(config)
+        if classes > 1:
+            select = m.submodules[f"{side}_classes"] = ClassSelect(width, lanes, classes,
+                                                                   operand)
+            m.d.comb += [select.bitmap.eq(bitmap), select.values.eq(values),
+                         select.round.eq(chunk)]
+            first = values.as_value()[:lanes * operand.width]
+            return (select.positions, select.valid,
+                    Mux(direct, first, select.lane_values.as_value()))
+        decoder = m.submodules[f"{side}_decoder"] = BitmapDecoder(width, lanes)
+        m.d.comb += [decoder.bitmap.eq(bitmap), decoder.chunk.eq(chunk)]
+        # Chunk i of the condensed values (the chunk counters stay below the chunk counts
+        # while busy, so the selected word is always inside the vector).
+        chunk_values = values.as_value().word_select(chunk, lanes * operand.width)
+        if config.lane_placement != "reach":
+            return decoder.positions, decoder.valid, chunk_values
+        spread = m.submodules[f"{side}_spread"] = LaneSpread(width, lanes, operand)
+        m.d.comb += [spread.positions.eq(decoder.positions), spread.valid.eq(decoder.valid),
+                     spread.values.eq(chunk_values)]
+        return (spread.lane_positions, spread.lane_valid,
+                Mux(direct, chunk_values, spread.lane_values.as_value()))

@@ -8,6 +8,7 @@ from ..sim.isa import ISSUE_OPCODES, TILE_OPCODES, pipeline_latency
 from .accumulator import AccumulatorTile
 from .accumulator_signature import drive_storage, scatter_signature
 from .chunk_sequencer import ChunkSequencer
+from .class_rounds import ClassRounds
 from .drain_sequencer import DrainSequencer
 from .isa import (
     COUNTER_WIDTH,
@@ -21,14 +22,25 @@ from .isa import (
 from .multiply_stage import MultiplyStage
 from .placement_check import PlacementCheck
 from .popcount import Popcount
+from .reach_accumulator import ReachAccumulator
 from .response_formatter import ResponseFormatter
 from .spwmma_tracker import SpwmmaTracker
 from .status_registers import StatusRegisters
 
-__all__ = ["DstcCore", "COUNTERS"]
+__all__ = ["DstcCore", "COUNTERS", "accumulator_for"]
 
 #: Performance counter outputs, in the order docs/isa.md lists them.
 COUNTERS = ("cycles_busy", "ohmma_issued", "useful_macs", "mac_slots")
+
+
+def accumulator_for(config):
+    """The accumulator variant ``config`` selects, a component with
+    :func:`~dstc.hw.accumulator_signature.scatter_signature`: the crossbar
+    (:class:`~dstc.hw.accumulator.AccumulatorTile`) or, for ``lane_placement="reach"``,
+    :class:`~dstc.hw.reach_accumulator.ReachAccumulator`."""
+    if config.lane_placement == "reach":
+        return ReachAccumulator(config)
+    return AccumulatorTile(config)
 
 
 class DstcCore(wiring.Component):
@@ -40,6 +52,10 @@ class DstcCore(wiring.Component):
     the tile at the end of cycle ``t + pipeline_latency(config)``
     (:func:`~dstc.sim.isa.pipeline_latency`: the multiply stage's ``latency`` plus the
     accumulator's), and nothing ever stalls the pipeline.
+
+    The accumulator is the variant the configuration selects (:func:`accumulator_for`); with
+    lane classes the KSTEP's chunk counts are class rounds
+    (:class:`~dstc.hw.class_rounds.ClassRounds`, ``a_rounds``/``b_rounds``).
 
     Ports: ``cmd`` (stream in, :func:`~dstc.hw.isa.command_layout`), ``rsp`` (stream out,
     :func:`~dstc.hw.isa.response_layout`), ``errors`` (sticky :class:`ErrorFlag` bits),
@@ -63,7 +79,7 @@ class DstcCore(wiring.Component):
         m.submodules.ohmma_check = ohmma_check = PlacementCheck(config)
         m.submodules.sequencer = sequencer = ChunkSequencer(config)
         m.submodules.multiply = multiply = MultiplyStage(config)
-        m.submodules.accumulator = accumulator = AccumulatorTile(config)
+        m.submodules.accumulator = accumulator = accumulator_for(config)
         m.submodules.formatter = formatter = ResponseFormatter(config)
         m.submodules.drain = drain = DrainSequencer(response_layout(config), config.tile_m)
         m.submodules.status = status = StatusRegisters(
@@ -131,6 +147,8 @@ class DstcCore(wiring.Component):
             ErrorFlag.COUNT_MISMATCH: firing(Opcode.KSTEP) & tracker.count_mismatch,
             ErrorFlag.SPWMMA_ABORTED: tracker.abort & tracker.expecting,
             ErrorFlag.OHMMA_CONFLICT: firing(Opcode.OHMMA) & ohmma_check.conflict,
+            ErrorFlag.OHMMA_REACH: (firing(Opcode.OHMMA) & ~ohmma_check.conflict
+                                    & ohmma_check.out_of_reach),
         }
         increments = {
             "cycles_busy": fire | issue.valid | multiply.busy | drain.busy,
@@ -151,11 +169,16 @@ class DstcCore(wiring.Component):
     def _drive_work(self, m, work, cmd, open_, tracker, ohmma_check):
         """Offer the command on ``cmd`` to the sequencer's ``work`` stream when ``open_``: a
         KSTEP that passes the tracker's checks, a DENSE k-step (all-ones bitmaps, full chunk
-        counts) or a conflict-free OHMMA with a valid lane on each side (``direct``)."""
+        counts) or a conflict-free OHMMA whose lanes reach their cells, with a valid lane on
+        each side (``direct``)."""
         config = self._config
         rows, cols = config.array_rows, config.array_cols
         body = cmd.payload.body
         kstep, ohmma = body.kstep, body.ohmma
+        a_rounds = self._rounds(m, "a", tracker.a_bitmap, tracker.a_popcount, config.tile_m,
+                                rows, config.row_classes)
+        b_rounds = self._rounds(m, "b", tracker.b_bitmap, tracker.b_popcount, config.tile_n,
+                                cols, config.col_classes)
         with m.Switch(cmd.payload.opcode):
             with m.Case(Opcode.KSTEP):
                 m.d.comb += [
@@ -163,8 +186,8 @@ class DstcCore(wiring.Component):
                     work.payload.b_bitmap.eq(tracker.b_bitmap),
                     work.payload.a_values.eq(kstep.a_values),
                     work.payload.b_values.eq(kstep.b_values),
-                    work.payload.a_chunks.eq((tracker.a_popcount + rows - 1) >> exact_log2(rows)),
-                    work.payload.b_chunks.eq((tracker.b_popcount + cols - 1) >> exact_log2(cols)),
+                    work.payload.a_chunks.eq(a_rounds),
+                    work.payload.b_chunks.eq(b_rounds),
                     work.valid.eq(cmd.valid & open_ & tracker.ok),
                 ]
             with m.Case(Opcode.DENSE):
@@ -185,8 +208,18 @@ class DstcCore(wiring.Component):
                     work.payload.placement.eq(placement),
                     work.payload.a_chunks.eq(1), work.payload.b_chunks.eq(1),
                     work.valid.eq(cmd.valid & open_ & ~ohmma_check.conflict &
-                                  ~ohmma_check.empty),
+                                  ~ohmma_check.out_of_reach & ~ohmma_check.empty),
                 ]
+
+    def _rounds(self, m, side, bitmap, popcount, width, lanes, classes):
+        """Chunks (issue rounds) of one side of a KSTEP: ``ceil(popcount / lanes)``, or with
+        lane classes ``max_g ceil(n_g / (lanes / classes))`` (:class:`ClassRounds`,
+        ``<side>_rounds``)."""
+        if classes == 1:
+            return (popcount + lanes - 1) >> exact_log2(lanes)
+        rounds = m.submodules[f"{side}_rounds"] = ClassRounds(width, lanes, classes)
+        m.d.comb += rounds.bitmap.eq(bitmap)
+        return rounds.rounds
 
     def _useful_macs(self, m, issue):
         """Products of the OHMMA ``issue`` whose both operands are nonzero lanes (valid, with

@@ -9,7 +9,8 @@ import dataclasses
 import json
 import re
 
-__all__ = ["ConfigError", "NumberType", "DstcConfig", "PRESETS", "preset"]
+__all__ = ["ConfigError", "NumberType", "DstcConfig", "LANE_PLACEMENTS", "ROW_CLASSES",
+           "COL_CLASSES", "PRESETS", "preset"]
 
 
 class ConfigError(ValueError):
@@ -67,6 +68,13 @@ _FLOAT_TYPES = {
 MAX_TILE = 256
 MAX_K_CHUNK = 256
 
+#: Lane placements of the sparse core's accumulator (docs/units/accumulator.md): any lane to
+#: any tile row and column (the reference), or reach-limited lanes with lane skipping.
+LANE_PLACEMENTS = ("crossbar", "reach")
+#: Accepted numbers of row lane classes and of column lane classes (docs/config.md).
+ROW_CLASSES = (1, 2, 4, 8)
+COL_CLASSES = (1, 2)
+
 
 @dataclasses.dataclass(frozen=True)
 class DstcConfig:
@@ -76,6 +84,13 @@ class DstcConfig:
     a ``tile_m`` x ``tile_n`` accumulator tile; a warp-level SpWMMA covers ``k_chunk`` k-steps.
     Operands are ``operand_type`` (``intN`` or ``fp16``); products accumulate in
     ``accum_type`` (``intN`` wrapping modulo 2^N, or ``fp32``).
+
+    The accumulator variant: ``lane_placement`` (:data:`LANE_PLACEMENTS`) says which tile
+    rows and columns a lane reaches: ``"crossbar"`` any, ``"reach"`` the ``N - L + 1``
+    positions a chunk's ``k``-th nonzero can take when it goes to lane
+    ``max(k, pos_k - (N - L))`` (lane skipping). ``row_classes`` G (:data:`ROW_CLASSES`) and
+    ``col_classes`` H (:data:`COL_CLASSES`) split the lanes into classes: row lane ``l``
+    serves only the rows ``r`` with ``r mod G == l // (array_rows / G)`` (columns likewise).
     """
 
     array_rows: int = 8
@@ -85,6 +100,9 @@ class DstcConfig:
     k_chunk: int = 16
     operand_type: str = "fp16"
     accum_type: str = "fp32"
+    lane_placement: str = "crossbar"
+    row_classes: int = 1
+    col_classes: int = 1
 
     def __post_init__(self):
         for name, upper in (("array_rows", MAX_TILE), ("array_cols", MAX_TILE),
@@ -126,6 +144,32 @@ class DstcConfig:
             raise ConfigError(
                 f"accum_type={self.accum_type!r}: accumulator is narrower than a product of "
                 f"two {operand.name} operands ({2 * operand.width} bits)")
+        self._check_variant()
+
+    def _check_variant(self):
+        """Validate the accumulator variant: ``lane_placement``, ``row_classes`` and
+        ``col_classes`` (see the class docstring)."""
+        if not isinstance(self.lane_placement, str) or \
+                self.lane_placement not in LANE_PLACEMENTS:
+            raise ConfigError(f"lane_placement={self.lane_placement!r}: must be one of "
+                              f"{list(LANE_PLACEMENTS)}")
+        for name, accepted, lanes, lanes_name, tile, tile_name in (
+                ("row_classes", ROW_CLASSES, self.array_rows, "array_rows", self.tile_m,
+                 "tile_m"),
+                ("col_classes", COL_CLASSES, self.array_cols, "array_cols", self.tile_n,
+                 "tile_n")):
+            value = getattr(self, name)
+            if type(value) is not int or value not in accepted:
+                raise ConfigError(f"{name}={value!r}: must be one of {list(accepted)}")
+            # Powers of two: a count that divides the lanes also divides the (larger) tile.
+            if value > lanes:
+                raise ConfigError(
+                    f"{name}={value}: must divide the lanes ({lanes_name}={lanes}) and the "
+                    f"tile ({tile_name}={tile}): a class needs at least one lane")
+            if value > 1 and self.lane_placement != "reach":
+                raise ConfigError(
+                    f"{name}={value}: lane classes need lane_placement='reach' (lane skipping "
+                    f"inside each class), not {self.lane_placement!r}")
 
     # -- number types -------------------------------------------------------------------------
 
@@ -259,10 +303,25 @@ class DstcConfig:
         """A copy with ``changes`` applied (and validated)."""
         return dataclasses.replace(self, **changes)
 
+    @property
+    def row_class_lanes(self):
+        """Row lanes per row class (``array_rows / row_classes``)."""
+        return self.array_rows // self.row_classes
+
+    @property
+    def col_class_lanes(self):
+        """Column lanes per column class (``array_cols / col_classes``)."""
+        return self.array_cols // self.col_classes
+
     def describe(self):
-        """One line for logs and summaries."""
-        return (f"{self.array_rows}x{self.array_cols} multipliers, {self.tile_m}x{self.tile_n} "
+        """One line for logs and summaries (the accumulator variant when not the crossbar)."""
+        text = (f"{self.array_rows}x{self.array_cols} multipliers, {self.tile_m}x{self.tile_n} "
                 f"tile, k-chunk {self.k_chunk}, {self.operand_type} -> {self.accum_type}")
+        if self.lane_placement != "crossbar":
+            text += f", {self.lane_placement} lanes"
+        if self.row_classes > 1 or self.col_classes > 1:
+            text += f", {self.row_classes}x{self.col_classes} lane classes"
+        return text
 
 
 def _unique_keys(pairs):
@@ -275,6 +334,9 @@ def _unique_keys(pairs):
         values[key] = value
     return values
 
+
+_SMALL8 = DstcConfig(array_rows=8, array_cols=4, tile_m=16, tile_n=16, k_chunk=4,
+                     operand_type="int8", accum_type="int16")
 
 PRESETS = {
     # The paper's sub-core: 128 multipliers as an 8x16 outer product, 32x32 SpWMMA tile,
@@ -289,6 +351,22 @@ PRESETS = {
     # The small shape with the default's fp16 -> fp32 arithmetic.
     "small-fp16": DstcConfig(array_rows=2, array_cols=4, tile_m=8, tile_n=8, k_chunk=4,
                              operand_type="fp16", accum_type="fp32"),
+    # A small core with the default's 8 row lanes, so that every lane-class count (up to 8)
+    # can be built in the per-commit tests: 8x4 multipliers, 16x16 tile (2x4 chunks).
+    "small8": _SMALL8,
+    # Reach-limited lanes with lane skipping (same cycles as the crossbar).
+    "small8-reach": _SMALL8.replace(lane_placement="reach"),
+    # Lane classes (row lane l serves rows r = l // (array_rows / G) mod G), lane skipping
+    # inside each class: G = 2, 4, 8 row classes, and G = 8 with H = 2 column classes.
+    "small8-g2": _SMALL8.replace(lane_placement="reach", row_classes=2),
+    "small8-g4": _SMALL8.replace(lane_placement="reach", row_classes=4),
+    "small8-g8": _SMALL8.replace(lane_placement="reach", row_classes=8),
+    "small8-g8h2": _SMALL8.replace(lane_placement="reach", row_classes=8, col_classes=2),
+    # The same designs on the paper's sub-core (docs/units/accumulator.md).
+    "default-reach": DstcConfig(lane_placement="reach"),
+    "default-g2": DstcConfig(lane_placement="reach", row_classes=2),
+    "default-g8": DstcConfig(lane_placement="reach", row_classes=8),
+    "default-g8h2": DstcConfig(lane_placement="reach", row_classes=8, col_classes=2),
 }
 
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from .arith import Arithmetic
 from .cycles import CoreTiming
-from .isa import ErrorFlag, Opcode, Response
+from .golden import bitmap_issues
+from .isa import ErrorFlag, Opcode, Response, lane_reaches
 
 __all__ = ["CoreModel"]
 
@@ -97,9 +98,7 @@ class CoreModel:
             self.errors |= ErrorFlag.COUNT_MISMATCH
             return 0
         self.pending[command.k] = False
-        config = self.config
-        issues = (-(-command.a_count // config.array_rows)
-                  * -(-command.b_count // config.array_cols))
+        issues = int(bitmap_issues(a_map, b_map, self.config))
         return self._issue(np.flatnonzero(a_map), command.a_values[:command.a_count],
                            np.flatnonzero(b_map), command.b_values[:command.b_count], issues)
 
@@ -108,6 +107,11 @@ class CoreModel:
         rows, cols = np.asarray(command.a_rows)[a_valid], np.asarray(command.b_cols)[b_valid]
         if len(set(rows.tolist())) != rows.size or len(set(cols.tolist())) != cols.size:
             self.errors |= ErrorFlag.OHMMA_CONFLICT
+            return 0
+        config = self.config
+        if not (lane_reaches(config, "rows", np.flatnonzero(a_valid), rows)
+                and lane_reaches(config, "cols", np.flatnonzero(b_valid), cols)):
+            self.errors |= ErrorFlag.OHMMA_REACH
             return 0
         if rows.size == 0 or cols.size == 0:
             return 0

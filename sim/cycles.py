@@ -13,9 +13,7 @@ tests assert, command by command, that the core accepts every command in the cyc
 predicts.
 """
 
-import numpy as np
-
-from .golden import kstep_issues
+from .golden import bitmap_issues
 from .isa import ISSUE_OPCODES, TILE_OPCODES, Opcode, pipeline_latency
 
 __all__ = ["SPWMMA_FIXED_CYCLES", "CoreTiming", "tile_issue_cycles", "spwmma_cycles",
@@ -90,17 +88,14 @@ class CoreTiming:
                    self.drain_end + 2)
 
 
-def _counts(bitmaps):
-    return np.asarray(bitmaps, dtype=bool).sum(axis=-1)
-
-
 def tile_issue_cycles(a_bitmaps, b_bitmaps, config):
-    """OHMMA issued for one tile pair: ``sum_k ceil(nnzA_k/rows) * ceil(nnzB_k/cols)``.
+    """OHMMA issued for one tile pair: ``sum_k ceil(nnzA_k/rows) * ceil(nnzB_k/cols)``
+    without lane classes, the sum of :func:`~sim.golden.bitmap_issues` in general.
 
     ``a_bitmaps`` and ``b_bitmaps`` are bool arrays ``[..., k_chunk, width]``; leading axes
     broadcast, so a whole batch of tiles is computed at once.
     """
-    return kstep_issues(_counts(a_bitmaps), _counts(b_bitmaps), config).sum(axis=-1)
+    return bitmap_issues(a_bitmaps, b_bitmaps, config).sum(axis=-1)
 
 
 def spwmma_cycles(a_bitmaps, b_bitmaps, config):

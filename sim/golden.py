@@ -24,8 +24,8 @@ import numpy as np
 from .arith import Arithmetic
 from .bitmap import OperandError, check_tile, encode_operand
 
-__all__ = ["Ohmma", "TileStats", "kstep_ohmmas", "ohmma", "spwmma", "SpgemmResult", "spgemm",
-           "dense_reference"]
+__all__ = ["Ohmma", "TileStats", "kstep_ohmmas", "ohmma", "bitmap_issues", "spwmma",
+           "SpgemmResult", "spgemm", "dense_reference"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -110,9 +110,38 @@ def ohmma(acc, op, arith):
 
 
 def kstep_issues(count_a, count_b, config):
-    """OHMMA issued by a k-step with ``count_a`` and ``count_b`` nonzeros (numpy-friendly)."""
+    """OHMMA issued by a k-step with ``count_a`` and ``count_b`` nonzeros (numpy-friendly),
+    for a configuration without lane classes. Raises :class:`ValueError` for one with lane
+    classes (their cost depends on the bitmaps: :func:`bitmap_issues`)."""
+    if config.row_classes > 1 or config.col_classes > 1:
+        raise ValueError(f"row_classes={config.row_classes}, col_classes={config.col_classes}: "
+                         f"with lane classes a k-step's cost depends on its bitmaps; use "
+                         f"bitmap_issues")
     return (-(-np.asarray(count_a) // config.array_rows)
             * -(-np.asarray(count_b) // config.array_cols))
+
+
+def _class_rounds(bitmaps, classes, class_lanes):
+    """``max_g ceil(n_g / class_lanes)`` of bool bitmaps ``[..., width]`` whose positions
+    ``r`` fall in class ``r mod classes``."""
+    bitmaps = np.asarray(bitmaps, dtype=bool)
+    counts = bitmaps.reshape(*bitmaps.shape[:-1], bitmaps.shape[-1] // classes, classes)
+    counts = counts.sum(axis=-2, dtype=np.int64)
+    return (-(-counts // class_lanes)).max(axis=-1)
+
+
+def bitmap_issues(a_bitmaps, b_bitmaps, config):
+    """OHMMA issued by k-steps with A column bitmaps ``a_bitmaps`` (bool ``[..., tile_m]``)
+    and B row bitmaps ``b_bitmaps`` (bool ``[..., tile_n]``; leading axes broadcast) ->
+    int ``[...]``.
+
+    With G = ``row_classes`` and H = ``col_classes`` a k-step costs
+    ``max_g ceil(n_g / (array_rows / G)) * max_h ceil(m_h / (array_cols / H))``, ``n_g`` being
+    the A nonzeros at rows ``r`` with ``r mod G == g`` (``m_h`` likewise for B columns); zero
+    when either side is empty. Without classes (G = H = 1) it is :func:`kstep_issues` of the
+    popcounts."""
+    return (_class_rounds(a_bitmaps, config.row_classes, config.row_class_lanes)
+            * _class_rounds(b_bitmaps, config.col_classes, config.col_class_lanes))
 
 
 def spwmma(acc, a_tile, b_tile, config, arith=None):
@@ -146,7 +175,7 @@ def _spwmma(acc, a_tile, b_tile, config, arith):
             continue
         cells = np.ix_(rows, cols)
         acc[cells] = arith.add(acc[cells], arith.multiply(a_vals[:, None], b_vals[None, :]))
-        issues = int(kstep_issues(rows.size, cols.size, config))
+        issues = int(bitmap_issues(a_tile.bitmaps[k], b_tile.bitmaps[k], config))
         stats += TileStats(issues, rows.size * cols.size, issues * config.macs)
     return acc, stats
 

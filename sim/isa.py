@@ -15,7 +15,8 @@ from .bitmap import BitmapTile, check_tile
 from .config import ConfigError
 
 __all__ = ["Opcode", "ErrorFlag", "ISSUE_OPCODES", "TILE_OPCODES", "DENSE_OPCODES",
-           "pipeline_latency", "DOT_LENGTH", "DenseGeometry", "dense_pipeline_latency", "Clear",
+           "pipeline_latency", "lane_reach", "lane_reaches", "reach_lanes",
+           "DOT_LENGTH", "DenseGeometry", "dense_pipeline_latency", "Clear",
            "LoadRow", "Spwmma", "Kstep", "Dense", "DenseGroup", "Ohmma", "Drain", "ClearStatus",
            "RawCommand", "Response", "tile_commands", "dense_tile_commands",
            "dense_group_commands"]
@@ -43,6 +44,8 @@ class ErrorFlag(enum.IntFlag):
     COUNT_MISMATCH = 1 << 3    #: KSTEP counts differ from its bitmaps' popcounts; dropped
     SPWMMA_ABORTED = 1 << 4    #: another command arrived while k-steps were still expected
     OHMMA_CONFLICT = 1 << 5    #: OHMMA lanes name a row or a column twice; dropped
+    OHMMA_REACH = 1 << 6       #: OHMMA lanes name a row or column their lane cannot reach
+                               #: (:func:`lane_reaches`); dropped
 
 
 #: Sparse-core commands accepted once the chunk sequencer is free (in the cycle that issues
@@ -63,6 +66,61 @@ def pipeline_latency(config):
     (2 for every configuration today)."""
     del config                      # the one accumulator today adds in the cycle it receives
     return 2
+
+
+def lane_reach(config, side):
+    """The tile positions each lane of one side of ``config``'s accumulator reaches.
+
+    ``side`` is ``"rows"`` (``array_rows`` lanes over ``tile_m`` tile rows, ``row_classes``
+    classes) or ``"cols"`` (``array_cols`` lanes over ``tile_n`` columns, ``col_classes``).
+    Returns a tuple with one ascending tuple of positions per lane. On the crossbar every lane
+    reaches every position. With ``lane_placement="reach"``, N positions, L lanes and G
+    classes (P = N / G positions and C = L / G lanes per class), lane ``l`` serves class
+    ``g = l // C`` as its class lane ``j = l % C`` and reaches the positions ``g + G * q`` for
+    ``j <= q <= j + P - C``: the class's positions that lane skipping
+    (:func:`reach_lanes`) can send to it. Raises :class:`ValueError` for another ``side``."""
+    if side == "rows":
+        lanes, positions, classes = config.array_rows, config.tile_m, config.row_classes
+    elif side == "cols":
+        lanes, positions, classes = config.array_cols, config.tile_n, config.col_classes
+    else:
+        raise ValueError(f"side={side!r}: must be 'rows' or 'cols'")
+    if config.lane_placement != "reach":
+        return tuple(tuple(range(positions)) for _ in range(lanes))
+    per_class, class_lanes = positions // classes, lanes // classes
+    return tuple(tuple(lane // class_lanes + classes * q
+                       for q in range(lane % class_lanes,
+                                      lane % class_lanes + per_class - class_lanes + 1))
+                 for lane in range(lanes))
+
+
+def lane_reaches(config, side, lanes, positions):
+    """Whether lane ``lanes[i]`` reaches tile position ``positions[i]`` (:func:`lane_reach`)
+    for every ``i`` (integer sequences of equal length; ``side`` as in :func:`lane_reach`).
+    Returns a bool."""
+    reach = lane_reach(config, side)
+    return all(int(position) in reach[int(lane)]
+               for lane, position in zip(lanes, positions, strict=True))
+
+
+def reach_lanes(positions, lanes, width):
+    """Lane skipping: the lanes of one chunk's nonzeros.
+
+    ``positions`` (ascending ints, at most ``lanes`` of them, each below ``width``) are the
+    tile positions of a chunk's nonzeros; the ``k``-th goes to lane
+    ``max(k, positions[k] - (width - lanes))``. The result rises strictly, stays below
+    ``lanes``, and ``positions[k] - lane`` lies in ``[0, width - lanes]``, so every lane only
+    needs to reach ``width - lanes + 1`` positions. Returns an int64 array of the lanes.
+    Raises :class:`ValueError` for more than ``lanes`` positions or positions that do not
+    rise strictly inside ``[0, width)``."""
+    positions = np.asarray(positions, np.int64)
+    if positions.size > lanes:
+        raise ValueError(f"positions: {positions.size} of them, more than lanes={lanes}")
+    if positions.size and (positions[0] < 0 or positions[-1] >= width
+                           or (np.diff(positions) <= 0).any()):
+        raise ValueError(f"positions={positions.tolist()}: must rise strictly inside "
+                         f"[0, {width})")
+    return np.maximum(np.arange(positions.size), positions - (width - lanes))
 
 
 #: Products summed by one dot-product unit of the dense baseline (a Volta tensor core's

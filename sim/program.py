@@ -15,7 +15,7 @@ from .arith import Arithmetic, OperandError
 from .bitmap import encode_operand
 from .cycles import CoreTiming
 from .gemm_cycles import _check_shape
-from .golden import kstep_issues
+from .golden import bitmap_issues
 from .isa import Clear, Drain, LoadRow, Opcode, tile_commands
 
 __all__ = ["GemmProgram", "gemm_program", "dense_gemm_cycles", "sparse_gemm_cycles",
@@ -125,10 +125,14 @@ def sparse_gemm_cycles(program):
         return 0
     config = program.config
     timing = CoreTiming(config)
+    header = None
     for command in program.commands:
         issues = 0
-        if command.opcode == Opcode.KSTEP:
-            issues = int(kstep_issues(command.a_count, command.b_count, config))
+        if command.opcode == Opcode.SPWMMA:
+            header = command
+        elif command.opcode == Opcode.KSTEP:
+            issues = int(bitmap_issues(header.a_bitmaps[command.k], header.b_bitmaps[command.k],
+                                       config))
         timing.accept(command.opcode, issues)
     return timing.finish_cycle
 

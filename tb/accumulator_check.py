@@ -14,6 +14,7 @@ from dstc.gen.codec import Codec
 from dstc.hw.accumulator import scatter_layout
 from dstc.sim.arith import Arithmetic
 from dstc.sim.bitmap import select_chunk
+from dstc.sim.isa import reach_lanes
 
 __all__ = ["check_accumulator"]
 
@@ -50,6 +51,21 @@ def _random_values(rng, number_type, shape):
     return rng.integers(0, 1 << number_type.width, size=shape, dtype=np.uint64)
 
 
+def _class_round(bitmap, round_, lanes, classes):
+    """Round ``round_`` of ``bitmap`` as the chunk sequencer issues it with
+    ``lane_placement="reach"``: class ``g`` (positions ``r mod classes == g``) gives its
+    class nonzeros ``round_ * C ..`` (C = ``lanes / classes``) to its lanes, lane-skipped
+    (``sim.isa.reach_lanes``). Returns ``(positions, valid)`` in lane order."""
+    width, class_lanes = bitmap.size, lanes // classes
+    positions, valid = np.zeros(lanes, np.int64), np.zeros(lanes, bool)
+    for g in range(classes):
+        members = np.flatnonzero(bitmap[g::classes])          # positions inside the class
+        within = members[round_ * class_lanes:(round_ + 1) * class_lanes]
+        placed = g * class_lanes + reach_lanes(within, class_lanes, width // classes)
+        positions[placed], valid[placed] = g + classes * within, True
+    return positions, valid
+
+
 async def check_accumulator(io, config, rng, steps):
     """Run ``steps`` random operations through ``io`` (the accumulator's ports); returns the
     number of scatter-adds checked."""
@@ -78,8 +94,13 @@ async def check_accumulator(io, config, rng, steps):
         else:
             a_map = rng.random(config.tile_m) < rng.random()
             b_map = rng.random(config.tile_n) < rng.random()
-            a_pos, a_ok = select_chunk(a_map, int(rng.integers(config.a_chunks)), rows)
-            b_pos, b_ok = select_chunk(b_map, int(rng.integers(config.b_chunks)), cols)
+            a_round = int(rng.integers(config.a_chunks))
+            a_pos, a_ok = select_chunk(a_map, a_round, rows)
+            b_round = int(rng.integers(config.b_chunks))
+            b_pos, b_ok = select_chunk(b_map, b_round, cols)
+            if config.lane_placement == "reach":     # the placement the sequencer issues
+                a_pos, a_ok = _class_round(a_map, a_round, rows, config.row_classes)
+                b_pos, b_ok = _class_round(b_map, b_round, cols, config.col_classes)
             products = _random_values(rng, config.product, (rows, cols))
             if rng.random() < 0.1:       # invalid lanes carry garbage positions and values
                 a_pos = np.where(a_ok, a_pos, rng.integers(config.tile_m, size=rows))

@@ -50,7 +50,13 @@ _COSTS = {"test_core[default-icarus]": 300, "test_core[default-verilator]": 180,
           "test_dense_core_lint[default]": 60,
           "test_accumulator_verilog[default-verilator]": 90,
           "test_accumulator_verilog[int8-verilator]": 60, "test_core_lint[default]": 60,
-          "test_core_lint[int8]": 40, "test_fast_lut_mapping_stops_after_synthesis": 40}
+          "test_core_lint[int8]": 40, "test_fast_lut_mapping_stops_after_synthesis": 40,
+          "test_core_lint[default-reach]": 60, "test_core_lint[default-g2]": 50,
+          "test_core_lint[default-g8]": 40, "test_core_lint[default-g8h2]": 40,
+          "test_core[small8-icarus]": 60, "test_core[small8-verilator]": 50,
+          "test_core_variant[small8-reach]": 50, "test_core_variant[small8-g2]": 50,
+          "test_core_variant[small8-g4]": 50, "test_core_variant[small8-g8]": 50,
+          "test_core_variant[small8-g8h2]": 50}
 
 
 def pytest_collection_modifyitems(config, items):

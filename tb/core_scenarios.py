@@ -153,14 +153,29 @@ def dense_program(rng, config, tiles=2):
         a = _sparse(rng, config, (config.tile_m, config.k_chunk), 0.8)
         b = _sparse(rng, config, (config.k_chunk, config.tile_n), 0.8)
         commands += dense_tile_commands(a, b)
-    rows = rng.permutation(config.tile_m)[:config.array_rows]
-    cols = rng.permutation(config.tile_n)[:config.array_cols]
+    rows = rng.permutation(config.tile_m)
+    cols = rng.permutation(config.tile_n)
+    if config.lane_placement == "reach":
+        rows = _reachable(rows, config.array_rows, config.row_classes)
+        cols = _reachable(cols, config.array_cols, config.col_classes)
+    else:
+        rows, cols = rows[:config.array_rows], cols[:config.array_cols]
     commands.append(Ohmma(a_values=random_values(rng, config, config.array_rows), a_rows=rows,
                           a_valid=rng.random(config.array_rows) < 0.7,
                           b_values=random_values(rng, config, config.array_cols), b_cols=cols,
                           b_valid=rng.random(config.array_cols) < 0.7))
     commands.append(Drain())
     return commands
+
+
+def _reachable(permutation, lanes, classes):
+    """Lane positions every lane reaches (``sim.isa.lane_reach``) from a permutation of the
+    tile positions: the first ``lanes / classes`` positions of each class in it, ascending
+    (the ``k``-th of class ``g`` to lane ``g * lanes / classes + k``)."""
+    class_lanes = lanes // classes
+    chosen = [np.sort([p for p in permutation if p % classes == g][:class_lanes])
+              for g in range(classes)]
+    return np.concatenate(chosen)
 
 
 def malformed_programs(rng, config):
@@ -180,6 +195,16 @@ def malformed_programs(rng, config):
                      b_values=random_values(rng, config, config.array_cols),
                      b_cols=np.arange(config.array_cols), b_valid=np.ones(config.array_cols, bool))
     begin = [ClearStatus(), *_start(rng, config, load_probability=1.0)]
+    extra = {}
+    if config.lane_placement == "reach":
+        # Distinct rows and columns, but the last lane row names row 0, out of its reach.
+        out_of_reach = Ohmma(
+            a_values=random_values(rng, config, config.array_rows),
+            a_rows=np.roll(np.arange(config.array_rows), 1),
+            a_valid=np.ones(config.array_rows, bool),
+            b_values=random_values(rng, config, config.array_cols),
+            b_cols=np.arange(config.array_cols), b_valid=np.ones(config.array_cols, bool))
+        extra["ohmma_reach"] = ([out_of_reach, *spwmma], ErrorFlag.OHMMA_REACH, (0,))
     programs = {   # name: (commands, flags, positions of the dropped beats in commands)
         "unknown_opcode": ([RawCommand(0x0), RawCommand(0xF), *spwmma],
                            ErrorFlag.UNKNOWN_OPCODE, (0, 1)),
@@ -189,6 +214,7 @@ def malformed_programs(rng, config):
         "ohmma_conflict": ([conflict, *spwmma], ErrorFlag.OHMMA_CONFLICT, (0,)),
         "drain_mid_spwmma": ([header, *ksteps[:-1]], ErrorFlag.SPWMMA_ABORTED, ()),
         "clear_mid_spwmma": ([header, first, Clear(), *spwmma], ErrorFlag.SPWMMA_ABORTED, ()),
+        **extra,
     }
     return {name: ([*begin, *commands, Drain()], flags,
                    tuple(len(begin) + i for i in dropped))

@@ -2,14 +2,26 @@
 
 from dstc.sim.config import PRESETS as _ALL
 
-__all__ = ["PRESETS", "SMALL_PRESETS"]
+__all__ = ["PRESETS", "SMALL_PRESETS", "VARIANT_PRESETS", "SMALL_VARIANT_PRESETS",
+           "ALL_PRESETS"]
 
-#: Every preset of :data:`dstc.sim.config.PRESETS`, smallest first.
-PRESETS = ("small", "small-fp16", "int8", "default")
+#: The presets of the crossbar core (every test runs on these), smallest first.
+PRESETS = ("small", "small-fp16", "small8", "int8", "default")
 
 #: The presets quick enough for the Amaranth simulator and per-commit runs.
 SMALL_PRESETS = ("small", "small-fp16")
 
-if set(PRESETS) != set(_ALL):
-    raise RuntimeError(f"tb/presets.py lists {sorted(PRESETS)}, dstc.sim.config has "
+#: The accumulator variants (docs/units/accumulator.md): the sparse core's tests (models,
+#: lint, cocotb) run on these too; the dense baseline does not depend on the variant.
+VARIANT_PRESETS = ("small8-reach", "small8-g2", "small8-g4", "small8-g8", "small8-g8h2",
+                   "default-reach", "default-g2", "default-g8", "default-g8h2")
+
+#: The variants cheap enough for `make test` (the others run in `make soak`).
+SMALL_VARIANT_PRESETS = ("small8-reach", "small8-g2", "small8-g4", "small8-g8", "small8-g8h2")
+
+#: Every preset of :data:`dstc.sim.config.PRESETS`.
+ALL_PRESETS = PRESETS + VARIANT_PRESETS
+
+if set(ALL_PRESETS) != set(_ALL):
+    raise RuntimeError(f"tb/presets.py lists {sorted(ALL_PRESETS)}, dstc.sim.config has "
                        f"{sorted(_ALL)}: update the list")

@@ -68,6 +68,49 @@ def test_invalid_values_name_parameter_value_and_rule(changes, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize("changes, message", [
+    ({"lane_placement": "butterfly"},
+     "lane_placement='butterfly': must be one of ['crossbar', 'reach']"),
+    ({"lane_placement": None}, "lane_placement=None: must be one of ['crossbar', 'reach']"),
+    ({"row_classes": 3, "lane_placement": "reach"}, "row_classes=3: must be one of [1, 2, 4, 8]"),
+    ({"row_classes": 16, "lane_placement": "reach", "array_rows": 16},
+     "row_classes=16: must be one of [1, 2, 4, 8]"),
+    ({"col_classes": 4, "lane_placement": "reach"}, "col_classes=4: must be one of [1, 2]"),
+    ({"col_classes": True, "lane_placement": "reach"},
+     "col_classes=True: must be one of [1, 2]"),
+    ({"row_classes": 8, "lane_placement": "reach", "array_rows": 4},
+     "row_classes=8: must divide the lanes (array_rows=4) and the tile (tile_m=32): a class "
+     "needs at least one lane"),
+    ({"col_classes": 2, "lane_placement": "reach", "array_cols": 1},
+     "col_classes=2: must divide the lanes (array_cols=1) and the tile (tile_n=32)"),
+    ({"row_classes": 2}, "row_classes=2: lane classes need lane_placement='reach' (lane "
+                         "skipping inside each class), not 'crossbar'"),
+    ({"col_classes": 2}, "col_classes=2: lane classes need lane_placement='reach'"),
+])
+def test_invalid_accumulator_variants(changes, message):
+    with pytest.raises(ConfigError) as error:
+        DstcConfig(**changes)
+    assert message in str(error.value)
+
+
+def test_accumulator_variant_fields():
+    config = preset("default")
+    assert (config.lane_placement, config.row_classes, config.col_classes) == ("crossbar", 1, 1)
+    variant = config.replace(lane_placement="reach", row_classes=8, col_classes=2)
+    assert (variant.row_class_lanes, variant.col_class_lanes) == (1, 8)
+    values = json.loads(variant.to_json())
+    assert (values["lane_placement"], values["row_classes"], values["col_classes"]) == \
+        ("reach", 8, 2)
+    assert DstcConfig.from_json(variant.to_json()) == variant
+    assert variant.describe().endswith(", reach lanes, 8x2 lane classes")
+    assert preset("default").describe() == \
+        "8x16 multipliers, 32x32 tile, k-chunk 16, fp16 -> fp32"
+    small8 = preset("small8")
+    assert (small8.array_rows, small8.array_cols, small8.tile_m, small8.tile_n) == (8, 4, 16, 16)
+    assert preset("small8-reach") == small8.replace(lane_placement="reach")
+    assert preset("default-reach") == config.replace(lane_placement="reach")
+
+
 def test_unknown_preset_and_parameter():
     with pytest.raises(ConfigError, match=r"preset='huge': unknown preset; known: \["):
         preset("huge")

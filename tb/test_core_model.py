@@ -11,7 +11,7 @@ from core_scenarios import (
     tile_occupancies,
     worked_example_program,
 )
-from presets import PRESETS
+from presets import ALL_PRESETS
 
 from dstc.sim import cycles
 from dstc.sim.arith import Arithmetic
@@ -39,7 +39,7 @@ def _tile(rng, config, density_a, density_b):
     return arith.operands(a), arith.operands(b)
 
 
-@pytest.mark.parametrize("preset_name", PRESETS)
+@pytest.mark.parametrize("preset_name", ALL_PRESETS)
 def test_spwmma_commands_compute_the_golden_tile(rng, preset_name):
     config = preset(preset_name)
     model = CoreModel(config)
@@ -67,7 +67,7 @@ def test_dense_mode_is_the_dense_product(rng, preset_name):
     assert following - cycles_[1] == config.dense_tile_issues == cycles.dense_tile_cycles(config)
 
 
-@pytest.mark.parametrize("preset_name", PRESETS)
+@pytest.mark.parametrize("preset_name", ALL_PRESETS)
 def test_back_to_back_spwmma_occupancy_is_the_cycle_model(rng, preset_name):
     config = preset(preset_name)
     commands = random_tile_program(rng, config, tiles=64, group=8)
@@ -92,7 +92,8 @@ def test_timing_rules():
     assert model.all_counters["cycles_busy"] == model.finish_cycle - 1 - accept[0]
 
 
-@pytest.mark.parametrize("preset_name", ["small", "small-fp16", "default"])
+@pytest.mark.parametrize("preset_name", ["small", "small-fp16", "default", "small8-reach",
+                                         "small8-g8h2"])
 def test_malformed_beats_raise_their_flag_and_change_nothing(rng, preset_name):
     config = preset(preset_name)
     arith = Arithmetic(config)
@@ -110,11 +111,31 @@ def test_malformed_beats_raise_their_flag_and_change_nothing(rng, preset_name):
 
 
 def test_structured_and_dense_programs_run_clean(rng):
-    for config in (preset("small"), preset("default")):
+    """Also on the lane variants: dense mode and the program's OHMMA stay inside every lane's
+    reach and class."""
+    for config in (preset("small"), preset("default"), preset("small8-reach"),
+                   preset("small8-g2"), preset("small8-g8h2"), preset("default-g8h2")):
         for commands in (structured_program(rng, config), dense_program(rng, config)):
             model = CoreModel(config)
             model.run(commands)
             assert model.errors == 0
+
+
+def test_lane_classes_cost_their_rounds():
+    """A KSTEP on a lane-class core issues max_g ceil(n_g / C) * max_h ceil(m_h / C') OHMMA:
+    four A nonzeros in one row class of small8-g8 take four rounds, in four classes one."""
+    config = preset("small8-g8")
+    a = np.zeros((config.tile_m, config.k_chunk), np.int8)
+    b = np.zeros((config.k_chunk, config.tile_n), np.int8)
+    a[[0, 8], 0] = 1                     # k = 0: two A nonzeros in row class 0
+    a[[0, 1, 2, 3], 1] = 1               # k = 1: four A nonzeros, one per class
+    b[0, :4] = b[1, :4] = 1              # four B nonzeros: one column chunk
+    commands = tile_commands(encode_vectors(a.T), encode_vectors(b), config)
+    for name, issued in (("small8-g8", 2 + 1), ("small8", 1 + 1)):
+        model = CoreModel(preset(name))
+        model.run([Clear(), *commands])
+        assert model.counters["ohmma_issued"] == issued, name
+        assert np.array_equal(model.tile, a.astype(np.int16) @ b.astype(np.int16))
 
 
 def test_isa_worked_example():
@@ -129,7 +150,7 @@ def test_isa_worked_example():
                                   "mac_slots": 48}
 
 
-@pytest.mark.parametrize("preset_name", ["small", "small-fp16", "int8"])
+@pytest.mark.parametrize("preset_name", ["small", "small-fp16", "int8", "small8-g4"])
 @pytest.mark.parametrize("shape", [(20, 13, 9), (16, 24, 8), (1, 1, 1)])
 def test_gemm_program_equals_spgemm(rng, preset_name, shape):
     config = preset(preset_name)

@@ -6,14 +6,19 @@ from amaranth.sim import Simulator
 from ports import AmaranthIO
 from presets import SMALL_PRESETS
 
-from dstc.hw.accumulator import AccumulatorTile
+from dstc.hw.core import accumulator_for
 from dstc.sim.config import preset
 
+#: Accumulator variants checked here: reach without classes, and the most restricted lanes.
+ACCUMULATOR_VARIANTS = ("small8-reach", "small8-g4", "small8-g8h2")
 
-@pytest.mark.parametrize("preset_name", SMALL_PRESETS)
+
+@pytest.mark.parametrize("preset_name", SMALL_PRESETS + ACCUMULATOR_VARIANTS)
 def test_accumulator(preset_name, rng):
+    """The preset's accumulator variant (``accumulator_for``): the crossbar, or the
+    reach-limited tile fed lane-skipped placements."""
     config = preset(preset_name)
-    dut = AccumulatorTile(config)
+    dut = accumulator_for(config)
     result = []
 
     async def bench(ctx):

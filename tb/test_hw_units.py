@@ -20,14 +20,18 @@ from vectors import FP32, special_bits
 
 from dstc.hw.bitmap_decoder import BitmapDecoder
 from dstc.hw.bitmap_encoder import BitmapEncoder
+from dstc.hw.class_rounds import ClassRounds
+from dstc.hw.class_select import ClassSelect
 from dstc.hw.distinct_check import DistinctCheck
 from dstc.hw.dot_product_pipeline import DotProductPipeline
 from dstc.hw.fpga_harness import FpgaHarness
 from dstc.hw.int_adder import IntAdder
 from dstc.hw.int_multiplier import IntMultiplier
+from dstc.hw.lane_spread import LaneSpread
 from dstc.hw.leading_zeros import LeadingZeros
 from dstc.hw.popcount import Popcount
 from dstc.hw.prefix_popcount import PrefixPopcount
+from dstc.hw.reach_accumulator import ReachAccumulator
 from dstc.hw.relu import Relu
 from dstc.hw.shapes import struct_value
 from dstc.sim.arith import Arithmetic, wrap
@@ -218,6 +222,18 @@ CONSTRUCTOR_ERRORS = {
     "IntAdder": (lambda: IntAdder(1), r"^width=1: must be an integer of at least 2$"),
     "IntAdder type": (lambda: IntAdder(8.0), r"^width=8\.0: must be an integer of at least 2$"),
     "IntMultiplier": (lambda: IntMultiplier(1), r"^width=1: must be an integer of at least 2$"),
+    "LaneSpread": (lambda: LaneSpread(8, 0, 8), r"^lanes=0: must be a positive integer$"),
+    "LaneSpread lanes > width": (lambda: LaneSpread(8, 16, 8),
+                                 r"^lanes=16: must not exceed width=8$"),
+    "ReachAccumulator crossbar": (lambda: ReachAccumulator(preset("small8")),
+                                  r"^lane_placement='crossbar': ReachAccumulator builds "
+                                  r"lane_placement='reach'$"),
+    "ClassSelect": (lambda: ClassSelect(16, 4, 8, 8),
+                    r"^classes=8, lanes=4, width=16: must satisfy classes <= lanes <= width$"),
+    "ClassSelect width": (lambda: ClassSelect(12, 4, 2, 8), r"^width=12: must be a power of two$"),
+    "ClassRounds": (lambda: ClassRounds(8, 16, 2),
+                    r"^classes=2, lanes=16, width=8: must satisfy classes <= lanes <= width$"),
+    "ClassRounds classes": (lambda: ClassRounds(16, 8, 3), r"^classes=3: must be a power of two$"),
     "LeadingZeros": (lambda: LeadingZeros(0), r"^width=0: must be a positive integer$"),
     "Popcount": (lambda: Popcount(-1), r"^width=-1: must be a positive integer$"),
     "PrefixPopcount": (lambda: PrefixPopcount(0), r"^width=0: must be a positive integer$"),

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from conftest import ROOT
 from designs import core_design, dense_design, unit_verilog
-from presets import PRESETS
+from presets import ALL_PRESETS, PRESETS
 
 from dstc.gen.cocotb_run import prepare_environment
 from dstc.gen.generate import block_units
@@ -43,7 +43,7 @@ def check_lint(design):
     assert not unexpected, f"warnings not accepted in docs/lint.md: {sorted(unexpected)}"
 
 
-@pytest.mark.parametrize("preset_name", PRESETS)
+@pytest.mark.parametrize("preset_name", ALL_PRESETS)
 def test_core_lint(preset_name):
     """The core, as `dstc generate` writes it (all its blocks inside)."""
     check_lint(core_design(preset_name))

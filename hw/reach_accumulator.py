@@ -1,0 +1,142 @@
+"""Accumulator tile whose lanes only reach the cells lane skipping can send them to."""
+
+from amaranth import Cat, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.utils import exact_log2
+
+from ..sim.config import ConfigError
+from ..sim.isa import lane_reach
+from .accumulator_signature import scatter_signature
+from .int_adder import accumulation_adder
+from .shapes import accum_shape, and_or_select, index_shape
+
+__all__ = ["ReachAccumulator"]
+
+
+class ReachAccumulator(wiring.Component):
+    """The ``tile_m x tile_n`` accumulator tile of ``lane_placement="reach"``: each lane
+    reaches only the tile positions :func:`~dstc.sim.isa.lane_reach` gives it, the cells a
+    chunk's nonzeros reach under lane skipping (:class:`~dstc.hw.lane_spread.LaneSpread`).
+    Without lane classes lane row ``r`` reaches tile rows ``r .. r + tile_m - array_rows`` and
+    lane column ``c`` columns ``c .. c + tile_n - array_cols``; with G row classes, lane row
+    ``r`` of class ``g`` reaches ``tile_m / G - array_rows / G + 1`` rows ``r' = g mod G``
+    (columns likewise). Each lane's gather multiplexers and each cell's write select have as
+    many inputs as the reach, instead of ``tile_m`` and ``tile_n``
+    (:class:`~dstc.hw.accumulator.AccumulatorTile`).
+
+    Signature: :func:`~dstc.hw.accumulator_signature.scatter_signature`; the same priorities
+    (``clear``, then ``load_en``, then ``scatter_en``), the same combinational ``read_data``
+    and the same single-cycle read-modify-write (:attr:`latency` 0) as the crossbar, with one
+    adder per lane (``adder_<r>_<c>``).
+
+    By contract, valid lanes name distinct rows and distinct columns inside their reach (what
+    the lane spread produces; the core checks OHMMA commands for it); otherwise the written
+    values are undefined. Parameter: ``config`` (:class:`~dstc.sim.config.DstcConfig`
+    with ``lane_placement="reach"``); raises :class:`~dstc.sim.config.ConfigError` otherwise.
+    """
+
+    def __init__(self, config):
+        if config.lane_placement != "reach":
+            raise ConfigError(f"lane_placement={config.lane_placement!r}: ReachAccumulator "
+                              f"builds lane_placement='reach'")
+        self._config = config
+        super().__init__(scatter_signature(config))
+
+    @property
+    def latency(self):
+        """Cycles between the cycle a scatter is presented and the cycle at whose end the tile
+        holds its sums: 0 (single-cycle gather, add and scatter)."""
+        return 0
+
+    @property
+    def config(self):
+        return self._config
+
+    def elaborate(self, platform):
+        m = Module()
+        config = self._config
+        row_reach, col_reach = lane_reach(config, "rows"), lane_reach(config, "cols")
+        rows, cols = len(row_reach), len(col_reach)
+        acc_shape = accum_shape(config)
+        width = acc_shape.width
+        placement, products = self.scatter.placement, self.scatter.products
+
+        cells = [[Signal(acc_shape, name=f"cell_{i}_{j}") for j in range(config.tile_n)]
+                 for i in range(config.tile_m)]
+        m.d.comb += self.read_data.eq(and_or_select(self.read_row, [Cat(row) for row in cells]))
+
+        # Each lane's offset inside its reach (positions first + stride * offset): its tile
+        # index divided by the class count, minus its lane index inside the class.
+        def offsets(reach, indices, classes, name):
+            signals = []
+            for lane, positions in enumerate(reach):
+                offset = Signal(index_shape(len(positions)), name=f"{name}_{lane}")
+                m.d.comb += offset.eq((indices[lane] >> exact_log2(classes))
+                                      - positions[0] // classes)
+                signals.append(offset)
+            return signals
+
+        row_offset = offsets(row_reach, placement.rows, config.row_classes, "row_offset")
+        col_offset = offsets(col_reach, placement.cols, config.col_classes, "col_offset")
+
+        # Gather: lane (r, c) reads cell (rows[r], cols[c]) -- a row mux over the lane row's
+        # reach, then a column mux over the lane column's.
+        sums = [[Signal(acc_shape, name=f"sum_{r}_{c}") for c in range(cols)] for r in range(rows)]
+        for r in range(rows):
+            gathered_row = Signal(width * config.tile_n, name=f"gathered_row_{r}")
+            m.d.comb += gathered_row.eq(and_or_select(
+                row_offset[r], [Cat(cells[i]) for i in row_reach[r]]))
+            for c in range(cols):
+                current = Signal(acc_shape, name=f"current_{r}_{c}")
+                m.d.comb += current.eq(and_or_select(
+                    col_offset[c], [gathered_row.word_select(j, width) for j in col_reach[c]]))
+                adder = m.submodules[f"adder_{r}_{c}"] = accumulation_adder(config)
+                m.d.comb += [adder.a.eq(current), adder.b.eq(products[r][c]),
+                             sums[r][c].eq(adder.sum)]
+
+        # Scatter: lane column c to the tile columns it reaches, then lane row r likewise.
+        row_hit = {(r, i): Signal(name=f"row_hit_{r}_{i}")
+                   for r in range(rows) for i in row_reach[r]}
+        col_hit = {(c, j): Signal(name=f"col_hit_{c}_{j}")
+                   for c in range(cols) for j in col_reach[c]}
+        for r in range(rows):
+            for o, i in enumerate(row_reach[r]):
+                m.d.comb += row_hit[r, i].eq(placement.row_valid[r] & (row_offset[r] == o))
+        for c in range(cols):
+            for o, j in enumerate(col_reach[c]):
+                m.d.comb += col_hit[c, j].eq(placement.col_valid[c] & (col_offset[c] == o))
+
+        def reaching(hits, count, index):
+            return [lane for lane in range(count) if (lane, index) in hits]
+
+        routed = [[Signal(width, name=f"routed_{r}_{j}") for j in range(config.tile_n)]
+                  for r in range(rows)]
+        for r in range(rows):
+            for j in range(config.tile_n):
+                value = 0
+                for c in reaching(col_hit, cols, j):
+                    value = value | Mux(col_hit[c, j], sums[r][c], 0)
+                m.d.comb += routed[r][j].eq(value)
+
+        row_any = [Signal(name=f"row_any_{i}") for i in range(config.tile_m)]
+        col_any = [Signal(name=f"col_any_{j}") for j in range(config.tile_n)]
+        m.d.comb += [row_any[i].eq(Cat(row_hit[r, i] for r in reaching(row_hit, rows, i)).any())
+                     for i in range(config.tile_m)]
+        m.d.comb += [col_any[j].eq(Cat(col_hit[c, j] for c in reaching(col_hit, cols, j)).any())
+                     for j in range(config.tile_n)]
+
+        with m.If(self.clear):
+            m.d.sync += [cell.eq(0) for row in cells for cell in row]
+        with m.Elif(self.load_en):
+            for i in range(config.tile_m):
+                with m.If(self.load_row == i):
+                    m.d.sync += [cells[i][j].eq(self.load_data[j]) for j in range(config.tile_n)]
+        with m.Elif(self.scatter_en):
+            for i in range(config.tile_m):
+                for j in range(config.tile_n):
+                    value = 0
+                    for r in reaching(row_hit, rows, i):
+                        value = value | Mux(row_hit[r, i], routed[r][j], 0)
+                    with m.If(row_any[i] & col_any[j]):
+                        m.d.sync += cells[i][j].eq(value)
+        return m
