@@ -84,10 +84,15 @@ def _client(scheduler, workers, threads, processes, dashboard):
     if scheduler:
         return Client(scheduler), None
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        # The scheduler serves HTTP (health, metrics) even without a dashboard, on port 8787
+        # unless told otherwise: with the dashboard off it takes any free port, so that
+        # clusters started side by side (parallel tests, two runs) never collide.
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=threads, processes=processes,
             resources={"synth": 1}, memory_limit=0 if not processes else "auto",
-            dashboard_address=dashboard)
+            dashboard_address=dashboard,
+            scheduler_kwargs=None if dashboard else {"dashboard": False,
+                                                     "dashboard_address": ":0"})
     return Client(cluster), cluster
 
 

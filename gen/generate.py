@@ -4,10 +4,9 @@ import hashlib
 import json
 import time
 
-from ..hw.accumulator import AccumulatorTile
 from ..hw.bitmap_decoder import BitmapDecoder
 from ..hw.bitmap_encoder import BitmapEncoder
-from ..hw.core import DstcCore
+from ..hw.core import DstcCore, accumulator_for
 from ..hw.dense_core import DenseCore
 from ..hw.multiplier_array import MultiplierArray
 from .estimate import warn_slow_generation
@@ -52,7 +51,7 @@ def block_units(config):
     (``dstc generate --blocks``), for reuse and block-level checks."""
     return {
         "dstc_multiplier_array": lambda: MultiplierArray(config),
-        "dstc_accumulator": lambda: AccumulatorTile(config),
+        "dstc_accumulator": lambda: accumulator_for(config),
         "dstc_a_decoder": lambda: BitmapDecoder(config.tile_m, config.array_rows),
         "dstc_b_decoder": lambda: BitmapDecoder(config.tile_n, config.array_cols),
         "dstc_output_encoder": lambda: BitmapEncoder(config.tile_n, config.accum),

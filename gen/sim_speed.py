@@ -12,7 +12,9 @@ at -O2, the C++ optimisation of ``dstc sim``). Re-measure and update this table 
 testbench or the simulators change.
 
 ``GENERATION_SECONDS``: seconds to generate each preset's ``dstc_core`` Verilog, the
-"Verilog generation" table of ``dstc bench`` (docs/bench.md).
+"Verilog generation" table of ``dstc bench`` (docs/bench.md); the accumulator-variant presets
+(small8 and its variants, the default-shape variants) were measured with the same function,
+``dstc.gen.bench._generation``, on the development machine (2026-11-30, other jobs running).
 """
 
 SIM_SPEED = {
@@ -20,4 +22,9 @@ SIM_SPEED = {
     "icarus": {"default": 38.0, "small": 1749.0, "small-fp16": 215.0},
 }
 
-GENERATION_SECONDS = {"default": 31.9, "int8": 24.4, "small": 0.6, "small-fp16": 1.1}
+GENERATION_SECONDS = {
+    "default": 31.9, "int8": 24.4, "small": 0.6, "small-fp16": 1.1,
+    "small8": 5.4, "small8-reach": 6.8, "small8-g2": 4.4, "small8-g4": 5.2, "small8-g8": 4.9,
+    "small8-g8h2": 3.4, "default-reach": 49.6, "default-g2": 46.3, "default-g8": 41.2,
+    "default-g8h2": 32.6,
+}

@@ -167,14 +167,12 @@ def kstep_cost(config):
     """The k-step cost of ``config``'s accumulator variant: :class:`LaneClassCost` with the
     configuration's ``row_classes`` and ``col_classes`` when either is above 1, else
     :class:`ChunkCost` (the crossbar and the reach-limited lanes with lane skipping, which has
-    the chunk model's cycles exactly). Configurations without these fields (older ones) are
-    crossbars. Raises ``ValueError`` like :class:`LaneClassCost` for class counts that do not
-    divide the lanes and the tile."""
-    row_classes = getattr(config, "row_classes", 1)
-    col_classes = getattr(config, "col_classes", 1)
-    if row_classes == 1 and col_classes == 1:
+    the chunk model's cycles exactly): the cost :func:`~dstc.sim.golden.bitmap_issues` gives
+    the command-level model (tested equal). Raises ``ValueError`` like :class:`LaneClassCost`
+    for class counts that do not divide the lanes and the tile."""
+    if config.row_classes == 1 and config.col_classes == 1:
         return ChunkCost(config)
-    return LaneClassCost(config, row_classes, col_classes)
+    return LaneClassCost(config, config.row_classes, config.col_classes)
 
 
 @dataclasses.dataclass(frozen=True)

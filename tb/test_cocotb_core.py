@@ -21,6 +21,8 @@ TILES = {
     ("small", "verilator"): (200, 50), ("small", "icarus"): (200, 50),
     ("small-fp16", "verilator"): (200, 50), ("small-fp16", "icarus"): (200, 50),
     ("small8", "verilator"): (100, 25), ("small8", "icarus"): (50, 12),
+    # the five small8 accumulator variants (Verilator in `make test`, both in `make soak`)
+    ("small8-variant", "verilator"): (48, 12), ("small8-variant", "icarus"): (50, 12),
     ("int8", "verilator"): (100, 16), ("int8", "icarus"): (100, 16),
     ("default", "verilator"): (100, 16), ("default", "icarus"): (32, 8),
 }
@@ -32,6 +34,8 @@ def tiles_of(preset_name, simulator):
     runs as many as its shape's crossbar preset."""
     if (preset_name, simulator) in TILES:
         return TILES[(preset_name, simulator)]
+    if preset_name in SMALL_VARIANT_PRESETS:
+        return TILES[("small8-variant", simulator)]
     return TILES[(preset_name.split("-")[0], simulator)]
 
 

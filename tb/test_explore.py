@@ -233,7 +233,9 @@ def test_an_existing_scheduler(tmp_path):
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None, resources={"synth": 1}) as cluster:
+                      dashboard_address=None, resources={"synth": 1},
+                      scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"}) \
+            as cluster:
         spec = _spec(synthesis=False, axes=(), points=((0.5, 0.4),), operands=("uniform",))
         result = explore.run_explore(spec, tmp_path, scheduler=cluster.scheduler_address)
         assert result.jobs_run == 1 and result.jobs_failed == 0

@@ -432,3 +432,19 @@ def test_kstep_cost_of_a_configuration():
     assert (cost.row_classes, cost.col_classes) == (8, 2)
     with pytest.raises(ValueError, match="row_classes=3: must divide the lanes"):
         kstep_cost(variant(row_classes=3, col_classes=1))
+
+
+@pytest.mark.parametrize("preset_name", ["small8-reach", "small8-g2", "small8-g4", "small8-g8",
+                                         "small8-g8h2"])
+def test_variant_costs_equal_the_command_level_model(seed, preset_name):
+    """kstep_cost(config) of each accumulator variant preset gives the cycles of the
+    command-level model, which costs every k-step with sim.golden.bitmap_issues."""
+    config, rng = preset(preset_name), np.random.default_rng(seed)
+    for _ in range(12):
+        m, n, k = (int(v) for v in rng.integers(1, 40, size=3))
+        density_a, density_b = rng.random(2)
+        a_bits = _random_bits(rng, (m, k), density_a)
+        b_bits = _random_bits(rng, (k, n), density_b)
+        program = _program(a_bits, b_bits, config, with_c=False)
+        fast = gemm_cycles(a_bits, b_bits, config, cost=kstep_cost(config))
+        assert fast.cycles == sparse_gemm_cycles(program), (m, n, k)

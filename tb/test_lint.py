@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from conftest import ROOT
 from designs import core_design, dense_design, unit_verilog
-from presets import ALL_PRESETS, PRESETS
+from presets import ALL_PRESETS, PRESETS, SMALL_VARIANT_PRESETS
 
 from dstc.gen.cocotb_run import prepare_environment
 from dstc.gen.generate import block_units
@@ -43,9 +43,17 @@ def check_lint(design):
     assert not unexpected, f"warnings not accepted in docs/lint.md: {sorted(unexpected)}"
 
 
-@pytest.mark.parametrize("preset_name", ALL_PRESETS)
+@pytest.mark.parametrize("preset_name", PRESETS + SMALL_VARIANT_PRESETS)
 def test_core_lint(preset_name):
     """The core, as `dstc generate` writes it (all its blocks inside)."""
+    check_lint(core_design(preset_name))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset_name", sorted(set(ALL_PRESETS) - set(PRESETS)
+                                               - set(SMALL_VARIANT_PRESETS)))
+def test_core_lint_soak(preset_name):
+    """`make soak`: the default-shape accumulator variants (a minute and a half each)."""
     check_lint(core_design(preset_name))
 
 

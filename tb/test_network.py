@@ -182,14 +182,28 @@ def test_global_pruning(vgg16):
     assert max(fractions) - min(fractions) > 0.1
 
 
+def test_bank_balanced_pruning_is_a_method():
+    """--pruning bank: every chunk of tile_m rows keeps its nonzeros balanced over the
+    array_rows row classes (sim/pruning.py), at the density asked for."""
+    from dstc.sim.config import preset
+    from dstc.sim.pruning import is_bank_balanced
+
+    config = preset("small8")
+    weights = np.random.default_rng(3).standard_normal((32, 24))
+    (mask,) = net.prune([weights], 0.4, "bank", config)
+    assert mask.sum() == round(0.4 * weights.size)
+    assert is_bank_balanced(mask, config.array_rows, config.tile_m)
+
+
 def test_pruning_ties_and_errors():
     mask = net.keep_largest(np.array([[1.0, 2.0, 2.0], [2.0, 0.5, 3.0]]), 3)
     np.testing.assert_array_equal(mask, [[False, True, True], [False, False, True]])
     assert not net.keep_largest(np.ones(4), 0).any() and net.keep_largest(np.ones(4), 4).all()
     with pytest.raises(ValueError, match="density=1.5: a density must be a number between"):
         net.prune([np.ones((2, 2))], 1.5)
-    with pytest.raises(ValueError, match="pruning='bank': unknown method; known: layer, global"):
-        net.prune([np.ones((2, 2))], 0.5, "bank")
+    with pytest.raises(ValueError, match="pruning='nope': unknown method; known: layer, "
+                                         "global, bank"):
+        net.prune([np.ones((2, 2))], 0.5, "nope")
     with pytest.raises(ValueError, match="magnitudes: must be finite"):
         net.keep_largest(np.array([1.0, np.nan]), 1)
 
