@@ -12,7 +12,7 @@ import numpy as np
 from .arith import Arithmetic
 from .cycles import CoreTiming
 from .golden import bitmap_issues
-from .isa import ErrorFlag, Opcode, Response, lane_reaches
+from .isa import ErrorFlag, Opcode, Response, check_command, lane_reaches
 
 __all__ = ["CoreModel"]
 
@@ -33,7 +33,10 @@ class CoreModel:
     # -- execution ----------------------------------------------------------------------------
 
     def execute(self, command):
-        """Run one command; returns ``(accept_cycle, responses)``."""
+        """Run one command; returns ``(accept_cycle, responses)``. Raises
+        :class:`~dstc.sim.isa.CommandError` for a command whose fields do not fit the
+        configuration (:func:`~dstc.sim.isa.check_command`), before anything changes."""
+        check_command(command, self.config)
         opcode = int(command.opcode)
         if opcode not in set(Opcode):
             self.errors |= ErrorFlag.UNKNOWN_OPCODE

@@ -26,6 +26,7 @@ from .isa import (
     DenseGeometry,
     ErrorFlag,
     Opcode,
+    check_command,
     dense_pipeline_latency,
 )
 
@@ -119,7 +120,10 @@ class DenseCoreModel:
         self.timing = DenseTiming(config)
 
     def execute(self, command):
-        """Run one command; returns ``(accept_cycle, responses)``."""
+        """Run one command; returns ``(accept_cycle, responses)``. Raises
+        :class:`~dstc.sim.isa.CommandError` for a command whose fields do not fit the
+        configuration (:func:`~dstc.sim.isa.check_command`), before anything changes."""
+        check_command(command, self.config)
         opcode = int(command.opcode)
         responses = []
         if opcode not in DENSE_OPCODES:

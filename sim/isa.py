@@ -18,8 +18,8 @@ __all__ = ["Opcode", "ErrorFlag", "ISSUE_OPCODES", "TILE_OPCODES", "DENSE_OPCODE
            "pipeline_latency", "lane_reach", "lane_reaches", "reach_lanes",
            "DOT_LENGTH", "DenseGeometry", "dense_pipeline_latency", "Clear",
            "LoadRow", "Spwmma", "Kstep", "Dense", "DenseGroup", "Ohmma", "Drain", "ClearStatus",
-           "RawCommand", "Response", "tile_commands", "dense_tile_commands",
-           "dense_group_commands"]
+           "RawCommand", "Response", "CommandError", "check_command", "tile_commands",
+           "dense_tile_commands", "dense_group_commands"]
 
 
 class Opcode(enum.IntEnum):
@@ -309,6 +309,66 @@ class Response:
     count: int
     bitmap: np.ndarray
     values: np.ndarray
+
+
+class CommandError(ValueError):
+    """A command whose fields do not fit the configuration (a position outside the tile, an
+    array of the wrong length); the message names the command, the field, the value and the
+    rule. The encoder (``dstc.gen.wire``) refuses the same commands before they reach a core."""
+
+
+def _check_index(command, field, value, size):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or not 0 <= value < size:
+        shown = int(value) if isinstance(value, np.integer) else repr(value)
+        raise CommandError(f"{type(command).__name__}: {field}={shown}: must be an integer "
+                           f"from 0 to {size - 1}")
+
+
+def _check_shape(command, field, shape):
+    got = np.shape(getattr(command, field))
+    if got != shape:
+        raise CommandError(f"{type(command).__name__}: {field} has shape {got}, the "
+                           f"configuration needs {shape}")
+
+
+def check_command(command, config):
+    """Raise :class:`CommandError` unless every field of ``command`` (a command of this
+    module) fits ``config``: positions and ``k`` inside the tile and the chunk, counts within
+    the tile, arrays of the configuration's lengths, a 4-bit opcode. Values are checked where
+    they are converted (:meth:`~dstc.sim.arith.Arithmetic.operands`)."""
+    tm, tn = config.tile_m, config.tile_n
+    match command:
+        case LoadRow():
+            _check_index(command, "row", command.row, tm)
+            _check_shape(command, "values", (tn,))
+        case Spwmma():
+            _check_shape(command, "a_bitmaps", (config.k_chunk, tm))
+            _check_shape(command, "b_bitmaps", (config.k_chunk, tn))
+        case Kstep():
+            _check_index(command, "k", command.k, config.k_chunk)
+            _check_index(command, "a_count", command.a_count, tm + 1)
+            _check_index(command, "b_count", command.b_count, tn + 1)
+            _check_shape(command, "a_values", (tm,))
+            _check_shape(command, "b_values", (tn,))
+        case Dense():
+            _check_shape(command, "a_values", (tm,))
+            _check_shape(command, "b_values", (tn,))
+        case DenseGroup():
+            _check_shape(command, "a_values", (tm, DOT_LENGTH))
+            _check_shape(command, "b_values", (DOT_LENGTH, tn))
+        case Ohmma():
+            for field, lanes, size in (("a_values", config.array_rows, None),
+                                       ("a_rows", config.array_rows, tm),
+                                       ("a_valid", config.array_rows, None),
+                                       ("b_values", config.array_cols, None),
+                                       ("b_cols", config.array_cols, tn),
+                                       ("b_valid", config.array_cols, None)):
+                _check_shape(command, field, (lanes,))
+                for lane, value in enumerate(getattr(command, field) if size else ()):
+                    _check_index(command, f"{field}[{lane}]", value, size)
+        case RawCommand():
+            _check_index(command, "opcode", command.opcode, 16)
 
 
 def _padded(values, size, dtype):
