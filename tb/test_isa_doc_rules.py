@@ -19,8 +19,7 @@ from dstc.gen.core_driver import AcceptMonitor, AmaranthPort, CommandSource, dri
 from dstc.gen.design import SPARSE_CORE
 from dstc.sim.bitmap import encode_vectors
 from dstc.sim.config import preset
-from dstc.sim.core_model import CoreModel
-from dstc.sim.cycles import CoreTiming, spwmma_cycles
+from dstc.sim.cycles import spwmma_cycles
 from dstc.sim.golden import bitmap_issues
 from dstc.sim.isa import (
     Clear,
@@ -250,7 +249,8 @@ def test_dropped_kstep_leaves_the_spwmma_open():
     SPARSE_CORE.check(config, inserted, run, timing=True)
     assert run.errors == int(ErrorFlag.KSTEP_ORDER)          # cleared once, raised again
     assert np.array_equal(_values(run), tile)                # the SpWMMA completed as without them
-    assert spwmma.nonempty.sum() == 2
+    assert run.counters["ohmma_issued"] == spwmma_cycles(spwmma.a_bitmaps, spwmma.b_bitmaps,
+                                                         config) - 1
 
 
 def test_kstep_error_precedence():
@@ -304,7 +304,6 @@ def test_cycles_busy_counts_accepts_issues_pipeline_and_drain_loads():
     """Dropped beats count (they are accepted); CLEAR_STATUS's own cycle does not (the counter
     clears); idle gaps and a row waiting under backpressure do not."""
     config = preset("small")
-    m = config.tile_m
     commands = [Clear(), RawCommand(9), ClearStatus(), RawCommand(9), *worked_example_program(
         config)[0]]
     run, _ = _simulate(config, commands)
@@ -312,7 +311,6 @@ def test_cycles_busy_counts_accepts_issues_pipeline_and_drain_loads():
     # after CLEAR_STATUS: the unknown beat, the worked example's 20 busy cycles
     assert run.counters["cycles_busy"] == 1 + 20 == model.all_counters["cycles_busy"]
     assert run.errors == int(ErrorFlag.UNKNOWN_OPCODE)
-    assert m == 8
 
 
 # -- worked example, SpWMMA formula, doc text --------------------------------------------------
@@ -330,21 +328,35 @@ def test_worked_example_response_cycles_and_doc_table():
     assert f"The run ends after {finish} cycles" in text
 
 
+def _rounds(bitmaps, lanes, classes):
+    """docs/isa.md's ``rounds(bitmap, lanes, G)`` of each k-step, written out here."""
+    positions = np.arange(bitmaps.shape[1])
+    per_class = np.stack([bitmaps[:, positions % classes == g].sum(1) for g in range(classes)])
+    return (-(-per_class // (lanes // classes))).max(0)
+
+
 @pytest.mark.parametrize("preset_name", ["small", "small8-g4"])
 def test_spwmma_cycles_use_array_shape_and_lane_classes(preset_name, rng):
+    """Back-to-back SpWMMAs on the core: the header-to-header distance is the doc's formula
+    in the array shape and lane classes (and the model's ``spwmma_cycles``)."""
     config = preset(preset_name)
-    a = rng.random((config.k_chunk, config.tile_m)) < 0.6
-    b = rng.random((config.k_chunk, config.tile_n)) < 0.6
-    issues = bitmap_issues(a, b, config)
-    if config.row_classes == config.col_classes == 1:
-        by_shape = (-(-a.sum(1) // config.array_rows)) * (-(-b.sum(1) // config.array_cols))
-        by_shape = by_shape * (a.any(1) & b.any(1))
-        assert np.array_equal(issues, by_shape)
-    assert spwmma_cycles(a, b, config) == int(issues.sum()) + 1
-    timing = CoreTiming(config)
-    assert timing is not None
-    model = CoreModel(config)
-    assert model is not None
+    a = rng.random((config.tile_m, config.k_chunk)) < 0.7
+    b = rng.random((config.k_chunk, config.tile_n)) < 0.7
+    a[:, 1] = False                                            # one k-step with an empty side
+    a_tile, b_tile = encode_vectors(a.T.astype(np.int64)), encode_vectors(b.astype(np.int64))
+    program = tile_commands(a_tile, b_tile, config)
+    commands = [Clear(), *program, *program, Drain()]
+    run, _ = _simulate(config, commands)
+    SPARSE_CORE.check(config, commands, run, timing=True)
+    headers = [i for i, c in enumerate(commands) if isinstance(c, Spwmma)]
+    measured = run.accept_cycles[headers[1]] - run.accept_cycles[headers[0]]
+    a_maps, b_maps = a.T, b
+    doc = int((_rounds(a_maps, config.array_rows, config.row_classes)
+               * _rounds(b_maps, config.array_cols, config.col_classes)
+               * (a_maps.any(1) & b_maps.any(1))).sum()) + 1
+    assert measured == doc == spwmma_cycles(a_maps, b_maps, config)
+    assert doc - 1 == int(bitmap_issues(a_maps, b_maps, config).sum())
+    assert run.counters["ohmma_issued"] == 2 * (doc - 1)
 
 
 def test_doc_names_the_verilator_flags_of_a_cocotb_runner():
