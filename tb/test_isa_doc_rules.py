@@ -365,3 +365,24 @@ def test_doc_names_the_verilator_flags_of_a_cocotb_runner():
     assert f'timescale=("{cocotb_run.TIMESCALE[0]}", "{cocotb_run.TIMESCALE[1]}")' in text
     assert 'public_flat_rw -module "dstc_core" -var "*"' in text
     assert "--public-flat-rw" in text
+
+
+def test_ohmma_dropped_for_reach_closes_an_open_spwmma(rng):
+    config = preset("small8-reach")
+    rows, cols = config.array_rows, config.array_cols
+    a = rng.random((config.tile_m, config.k_chunk)) < 0.5
+    b = rng.random((config.k_chunk, config.tile_n)) < 0.5
+    a[0, :] = b[:, 0] = True                                   # every k-step expects a KSTEP
+    program = tile_commands(encode_vectors(a.T.astype(np.int64)),
+                            encode_vectors(b.astype(np.int64)), config)
+    far = np.arange(rows)
+    far[0] = config.tile_m - 1                                 # lane 0 cannot reach the last row
+    reach = Ohmma(a_values=np.ones(rows, np.int64), a_rows=far, a_valid=np.ones(rows, bool),
+                  b_values=np.ones(cols, np.int64), b_cols=np.arange(cols),
+                  b_valid=np.ones(cols, bool))
+    commands = [Clear(), program[0], reach, *program[1:], Drain()]
+    run, _ = _simulate(config, commands)
+    model = SPARSE_CORE.check(config, commands, run, timing=True)
+    flags = ErrorFlag.OHMMA_REACH | ErrorFlag.SPWMMA_ABORTED | ErrorFlag.KSTEP_UNEXPECTED
+    assert run.errors == int(flags) == model.errors
+    assert run.counters["ohmma_issued"] == 0 and not _values(run).any()
