@@ -15,6 +15,7 @@ pytestmark = pytest.mark.cocotb
 TILES = {
     ("small", "verilator"): (100, 20), ("small", "icarus"): (100, 20),
     ("small-fp16", "verilator"): (100, 20), ("small-fp16", "icarus"): (100, 20),
+    ("small8", "verilator"): (24, 6), ("small8", "icarus"): (24, 6),
     ("int8", "verilator"): (100, 16), ("int8", "icarus"): (24, 4),
     ("default", "verilator"): (100, 16), ("default", "icarus"): (12, 4),
 }
