@@ -44,7 +44,8 @@ def rng(seed):
 
 # Rough cost in seconds (2 cores) of the slowest tests: they start first, so that the two
 # pytest-xdist workers finish together instead of one waiting on a long test at the end.
-_COSTS = {"test_core[default-icarus]": 300, "test_core[default-verilator]": 180,
+_COSTS = {"test_real_layer_tiles_through_the_rtl": 230,
+          "test_core[default-icarus]": 300, "test_core[default-verilator]": 180,
           "test_core[int8-verilator]": 120, "test_core[int8-icarus]": 120,
           "test_dense_core[default-verilator]": 150, "test_dense_core[default-icarus]": 120,
           "test_dense_core_lint[default]": 60,
