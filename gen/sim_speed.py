@@ -15,6 +15,9 @@ testbench or the simulators change.
 "Verilog generation" table of ``dstc bench`` (docs/bench.md); the accumulator-variant presets
 (small8 and its variants, the default-shape variants) were measured with the same function,
 ``dstc.gen.bench._generation``, on the development machine (2026-11-30, other jobs running).
+The two-buffer presets (``small8-tb2``, ``default-tb2``) were measured in one run beside their
+one-buffer presets while a synthesis ran (small8 18.97 s, small8-tb2 30.38 s, default 176.8 s,
+default-tb2 173.2 s) and are entered scaled by their one-buffer preset's figure here.
 """
 
 SIM_SPEED = {
@@ -26,5 +29,5 @@ GENERATION_SECONDS = {
     "default": 31.9, "int8": 24.4, "small": 0.6, "small-fp16": 1.1,
     "small8": 5.4, "small8-reach": 6.8, "small8-g2": 4.4, "small8-g4": 5.2, "small8-g8": 4.9,
     "small8-g8h2": 3.4, "default-reach": 49.6, "default-g2": 46.3, "default-g8": 41.2,
-    "default-g8h2": 32.6,
+    "default-g8h2": 32.6, "small8-tb2": 8.6, "default-tb2": 31.2,
 }

@@ -6,7 +6,8 @@ from amaranth.lib import wiring
 from .accumulator_signature import scatter_signature
 from .int_adder import accumulation_adder
 from .isa import scatter_layout
-from .shapes import accum_shape, and_or_select
+from .shapes import accum_shape
+from .tile_buffers import TileBuffers
 
 __all__ = ["AccumulatorTile", "scatter_layout"]
 
@@ -15,8 +16,9 @@ class AccumulatorTile(wiring.Component):
     """The ``tile_m x tile_n`` accumulator tile in registers, with one adder per lane
     (``adder_<r>_<c>``, :func:`~dstc.hw.int_adder.accumulation_adder`).
 
-    Signature: :func:`~dstc.hw.accumulator_signature.scatter_signature`. Each cycle does one
-    of (highest priority first):
+    Signature: :func:`~dstc.hw.accumulator_signature.scatter_signature`; the cells are
+    :class:`~dstc.hw.tile_buffers.TileBuffers` (one or two buffers, ``config.tile_buffers``).
+    Each cycle does one of (highest priority first), on the front buffer:
 
     * ``clear``: every cell becomes 0;
     * ``load_en``: row ``load_row`` becomes ``load_data``;
@@ -26,7 +28,8 @@ class AccumulatorTile(wiring.Component):
       complete at the end of the cycle (:attr:`latency` 0), so back-to-back OHMMAs to the
       same cell need no forwarding and never stall.
 
-    ``read_data`` is row ``read_row`` of the tile as it is now (combinational read).
+    ``read_data`` is row ``read_row`` of the tile (the back buffer with two) as it is now
+    (combinational read); ``swap`` exchanges two buffers.
 
     The scatter network is conflict-free by contract: valid lanes must name distinct rows and
     distinct columns (what the bitmap decoder produces); otherwise the written values are
@@ -55,10 +58,9 @@ class AccumulatorTile(wiring.Component):
         width = acc_shape.width
         placement, products = self.scatter.placement, self.scatter.products
 
-        cells = [[Signal(acc_shape, name=f"cell_{i}_{j}") for j in range(config.tile_n)]
-                 for i in range(config.tile_m)]
+        storage = TileBuffers(m, config, self)
+        cells = storage.cells                       # the front buffer
         tile_rows = Array(Cat(row) for row in cells)
-        m.d.comb += self.read_data.eq(and_or_select(self.read_row, [Cat(row) for row in cells]))
 
         # Gather: lane (r, c) reads cell (rows[r], cols[c]) -- a row mux, then a column mux.
         sums = [[Signal(acc_shape, name=f"sum_{r}_{c}") for c in range(cols)] for r in range(rows)]
@@ -99,18 +101,20 @@ class AccumulatorTile(wiring.Component):
         m.d.comb += [col_any[j].eq(Cat(col_hit[c][j] for c in range(cols)).any())
                      for j in range(config.tile_n)]
 
-        with m.If(self.clear):
-            m.d.sync += [cell.eq(0) for row in cells for cell in row]
-        with m.Elif(self.load_en):
-            for i in range(config.tile_m):
-                with m.If(self.load_row == i):
-                    m.d.sync += [cells[i][j].eq(self.load_data[j]) for j in range(config.tile_n)]
-        with m.Elif(self.scatter_en):
+        written = [[Signal(width, name=f"written_{i}_{j}") for j in range(config.tile_n)]
+                   for i in range(config.tile_m)]
+        for i in range(config.tile_m):
+            for j in range(config.tile_n):
+                value = 0
+                for r in range(rows):
+                    value = value | Mux(row_hit[r][i], routed[r][j], 0)
+                m.d.comb += written[i][j].eq(value)
+
+        def scatter(target):
             for i in range(config.tile_m):
                 for j in range(config.tile_n):
-                    value = 0
-                    for r in range(rows):
-                        value = value | Mux(row_hit[r][i], routed[r][j], 0)
                     with m.If(row_any[i] & col_any[j]):
-                        m.d.sync += cells[i][j].eq(value)
+                        m.d.sync += target[i][j].eq(written[i][j])
+
+        storage.update(self.scatter_en, scatter)
         return m

@@ -18,7 +18,12 @@ def storage_signature(config):
     * ``load_en`` (in, 1), ``load_row`` (in, a row index), ``load_data`` (in, ``tile_n``
       accumulator values): row ``load_row`` becomes ``load_data`` (next priority);
     * ``read_row`` (in, a row index), ``read_data`` (out, ``tile_n`` accumulator values):
-      row ``read_row`` of the tile as it is now (combinational; used by the drain).
+      row ``read_row`` of the tile as it is now (combinational; used by the drain);
+    * ``swap`` (in, 1): with ``tile_buffers=2``, the compute (front) and drain (back) tile
+      buffers change places at the end of the cycle: ``clear``, ``load_*`` and the
+      accumulation act on the front buffer, ``read_*`` reads the back buffer. With one buffer
+      it has no effect and ``read_*`` reads the one tile
+      (:class:`~dstc.hw.tile_buffers.TileBuffers`).
 
     ``config`` is a :class:`~dstc.sim.config.DstcConfig`; returns a ``wiring.Signature``.
     """
@@ -30,6 +35,7 @@ def storage_signature(config):
         "load_data": In(row),
         "read_row": In(index_shape(config.tile_m)),
         "read_data": Out(row),
+        "swap": In(1),
     })
 
 
@@ -51,16 +57,18 @@ def scatter_signature(config):
     })
 
 
-def drive_storage(storage, *, clear, load_en, load, read_row):
+def drive_storage(storage, *, clear, load_en, load, read_row, swap):
     """The statements that drive the inputs of an accumulator's storage ports
     (:func:`storage_signature`), as both cores do: ``clear`` and ``load_en`` (1-bit values:
     a CLEAR, a LOAD_ROW accepted this cycle), ``load`` (a
-    :func:`~dstc.hw.isa.load_layout` view: the LOAD_ROW body) and ``read_row`` (the row the
-    drain reads). Returns a list for ``m.d.comb``."""
+    :func:`~dstc.hw.isa.load_layout` view: the LOAD_ROW body), ``read_row`` (the row the
+    drain reads) and ``swap`` (1-bit: a DRAIN accepted this cycle, which swaps two tile
+    buffers). Returns a list for ``m.d.comb``."""
     return [
         storage.clear.eq(clear),
         storage.load_en.eq(load_en),
         storage.load_row.eq(load.row),
         storage.load_data.eq(load.values),
         storage.read_row.eq(read_row),
+        storage.swap.eq(swap),
     ]

@@ -53,6 +53,10 @@ class DstcCore(wiring.Component):
     (:func:`~dstc.sim.isa.pipeline_latency`: the multiply stage's ``latency`` plus the
     accumulator's), and nothing ever stalls the pipeline.
 
+    With ``tile_buffers=2`` a DRAIN swaps the accumulator's two tile buffers and drains the
+    one it computed in, while the commands after it (all but the next DRAIN) work on the
+    other (docs/isa.md, "Two tile buffers").
+
     The accumulator is the variant the configuration selects (:func:`accumulator_for`); with
     lane classes the KSTEP's chunk counts are class rounds
     (:class:`~dstc.hw.class_rounds.ClassRounds`, ``a_rounds``/``b_rounds``).
@@ -96,14 +100,19 @@ class DstcCore(wiring.Component):
         pipeline_empty = Signal()
         m.d.comb += pipeline_empty.eq(~issue.valid & ~multiply.busy)
 
-        # -- command acceptance ---------------------------------------------------------------
+        # -- command acceptance: with one tile buffer nothing while a drain runs, with two
+        # only the next DRAIN waits for it (the others work on the front buffer) -----------
+        free = Signal()
+        m.d.comb += free.eq(~drain.busy if config.tile_buffers == 1 else 1)
         with m.Switch(opcode):
             with m.Case(*sorted(ISSUE_OPCODES)):
-                m.d.comb += cmd.ready.eq(sequencer.work.ready & ~drain.busy)
-            with m.Case(*sorted(TILE_OPCODES)):
+                m.d.comb += cmd.ready.eq(sequencer.work.ready & free)
+            with m.Case(Opcode.DRAIN):
                 m.d.comb += cmd.ready.eq(pipeline_empty & ~drain.busy)
+            with m.Case(*sorted(TILE_OPCODES - {Opcode.DRAIN})):
+                m.d.comb += cmd.ready.eq(pipeline_empty & free)
             with m.Default():
-                m.d.comb += cmd.ready.eq(~drain.busy)
+                m.d.comb += cmd.ready.eq(free)
         fire = Signal()
         m.d.comb += fire.eq(cmd.valid & cmd.ready)
 
@@ -120,7 +129,7 @@ class DstcCore(wiring.Component):
             tracker.abort.eq(fire & (opcode != Opcode.KSTEP) & (opcode != Opcode.CLEAR_STATUS)),
             ohmma_check.placement.eq(body.ohmma.placement),
         ]
-        self._drive_work(m, sequencer.work, cmd, ~drain.busy, tracker, ohmma_check)
+        self._drive_work(m, sequencer.work, cmd, free, tracker, ohmma_check)
 
         # -- accumulator, drain: tile row -> formatter -> response register -------------------
         drain_mode = Signal.like(body.drain)         # the DRAIN's options, for its whole run
@@ -128,7 +137,7 @@ class DstcCore(wiring.Component):
             m.d.sync += drain_mode.eq(body.drain)
         m.d.comb += drive_storage(accumulator, clear=firing(Opcode.CLEAR),
                                   load_en=firing(Opcode.LOAD_ROW), load=body.load,
-                                  read_row=drain.row)
+                                  read_row=drain.row, swap=firing(Opcode.DRAIN))
         m.d.comb += [
             accumulator.scatter_en.eq(multiply.scatter_en),
             accumulator.scatter.eq(multiply.scatter),

@@ -1,12 +1,13 @@
 """The dense baseline's accumulator tile, accessed one block of cells at a time."""
 
-from amaranth import Cat, Module, Signal
+from amaranth import Cat, Module
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..sim.isa import DenseGeometry
 from .accumulator_signature import storage_signature
 from .shapes import accum_shape, and_or_select, index_shape
+from .tile_buffers import TileBuffers
 
 __all__ = ["DenseAccumulator"]
 
@@ -21,6 +22,10 @@ class DenseAccumulator(wiring.Component):
       ``load_en`` (row ``load_row`` becomes ``load_data``), ``write_en`` (block
       ``write_block`` becomes ``write_data``);
     * ``read_data`` is row ``read_row`` as it is now (for draining).
+
+    The cells are :class:`~dstc.hw.tile_buffers.TileBuffers`: with ``tile_buffers=2`` the
+    blocks and the updates use the front buffer, ``read_data`` the back one, and ``swap``
+    exchanges them.
 
     Block-aligned access is all a dense core needs: the gather is one ``blocks``-way
     multiplexer and the scatter a decoder, instead of the sparse core's per-lane crossbar.
@@ -53,27 +58,19 @@ class DenseAccumulator(wiring.Component):
         m = Module()
         config, geometry = self._config, self._geometry
         rows, cols = geometry.block_rows, geometry.block_cols
-        acc_shape = accum_shape(config)
+        storage = TileBuffers(m, config, self)
 
-        cells = [[Signal(acc_shape, name=f"cell_{i}_{j}") for j in range(config.tile_n)]
-                 for i in range(config.tile_m)]
-        m.d.comb += self.read_data.eq(and_or_select(self.read_row, [Cat(row) for row in cells]))
-
-        def block_cells(block):
+        def block_cells(block, cells=storage.cells):
             top, left = geometry.block_origin(block)
             return [cells[top + i][left + j] for i in range(rows) for j in range(cols)]
 
         m.d.comb += self.block_data.eq(
             and_or_select(self.block_read, [Cat(block_cells(b)) for b in range(geometry.blocks)]))
 
-        with m.If(self.clear):
-            m.d.sync += [cell.eq(0) for row in cells for cell in row]
-        with m.Elif(self.load_en):
-            for i in range(config.tile_m):
-                with m.If(self.load_row == i):
-                    m.d.sync += [cells[i][j].eq(self.load_data[j]) for j in range(config.tile_n)]
-        with m.Elif(self.write_en):
+        def write(target):
             for b in range(geometry.blocks):
                 with m.If(self.write_block == b):
-                    m.d.sync += Cat(block_cells(b)).eq(self.write_data)
+                    m.d.sync += Cat(block_cells(b, target)).eq(self.write_data)
+
+        storage.update(self.write_en, write)
         return m

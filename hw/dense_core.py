@@ -39,7 +39,9 @@ class DenseCore(wiring.Component):
     ``valid`` low in between, issue pauses). A block issued in cycle ``t`` updates the tile
     at the end of cycle ``t + dense_pipeline_latency(config)``
     (:func:`~dstc.sim.isa.dense_pipeline_latency`, the dot-product pipeline's
-    ``RESULT_LATENCY``). Timing: :class:`~dstc.sim.dense_model.DenseTiming`.
+    ``RESULT_LATENCY``). Timing: :class:`~dstc.sim.dense_model.DenseTiming`. With
+    ``tile_buffers=2`` a DRAIN swaps the two tile buffers and drains the one it computed in,
+    while the commands after it (all but the next DRAIN) work on the other (docs/isa.md).
 
     Ports: ``cmd``, ``rsp``, ``errors``, ``idle``, and the counters ``cycles_busy`` and
     ``blocks_issued`` (:data:`~dstc.hw.isa.COUNTER_WIDTH` bits each). Parameter: ``config``
@@ -80,15 +82,20 @@ class DenseCore(wiring.Component):
         block = Signal(index_shape(geometry.blocks))
 
         # -- command acceptance ---------------------------------------------------------------
+        # With one tile buffer nothing while a drain runs, with two only the next DRAIN.
+        free = Signal()
+        m.d.comb += free.eq(~drain.busy if config.tile_buffers == 1 else 1)
         issuing = Signal()
-        m.d.comb += issuing.eq(cmd.valid & (opcode == Opcode.DENSE) & ~drain.busy)
+        m.d.comb += issuing.eq(cmd.valid & (opcode == Opcode.DENSE) & free)
         with m.Switch(opcode):
             with m.Case(Opcode.DENSE):
-                m.d.comb += cmd.ready.eq(~drain.busy & (block == geometry.blocks - 1))
-            with m.Case(*sorted(DENSE_OPCODES - {Opcode.DENSE})):
+                m.d.comb += cmd.ready.eq(free & (block == geometry.blocks - 1))
+            with m.Case(Opcode.DRAIN):
                 m.d.comb += cmd.ready.eq(~dot_units.busy & ~drain.busy)
+            with m.Case(*sorted(DENSE_OPCODES - {Opcode.DENSE, Opcode.DRAIN})):
+                m.d.comb += cmd.ready.eq(~dot_units.busy & free)
             with m.Default():
-                m.d.comb += cmd.ready.eq(~drain.busy)
+                m.d.comb += cmd.ready.eq(free)
         fire = Signal()
         m.d.comb += fire.eq(cmd.valid & cmd.ready)
 
@@ -119,7 +126,7 @@ class DenseCore(wiring.Component):
         # -- accumulator ----------------------------------------------------------------------
         m.d.comb += drive_storage(accumulator, clear=firing(Opcode.CLEAR),
                                   load_en=firing(Opcode.LOAD_ROW), load=body.load,
-                                  read_row=drain.row)
+                                  read_row=drain.row, swap=firing(Opcode.DRAIN))
         m.d.comb += [
             accumulator.block_read.eq(dot_units.acc_tag),
             dot_units.acc.eq(accumulator.block_data),

@@ -9,6 +9,7 @@ from ..sim.isa import lane_reach
 from .accumulator_signature import scatter_signature
 from .int_adder import accumulation_adder
 from .shapes import accum_shape, and_or_select, index_shape
+from .tile_buffers import TileBuffers
 
 __all__ = ["ReachAccumulator"]
 
@@ -24,10 +25,11 @@ class ReachAccumulator(wiring.Component):
     many inputs as the reach, instead of ``tile_m`` and ``tile_n``
     (:class:`~dstc.hw.accumulator.AccumulatorTile`).
 
-    Signature: :func:`~dstc.hw.accumulator_signature.scatter_signature`; the same priorities
-    (``clear``, then ``load_en``, then ``scatter_en``), the same combinational ``read_data``
-    and the same single-cycle read-modify-write (:attr:`latency` 0) as the crossbar, with one
-    adder per lane (``adder_<r>_<c>``).
+    Signature: :func:`~dstc.hw.accumulator_signature.scatter_signature`; the same storage
+    (:class:`~dstc.hw.tile_buffers.TileBuffers`, one or two buffers), priorities (``clear``,
+    then ``load_en``, then ``scatter_en``), combinational ``read_data`` and single-cycle
+    read-modify-write (:attr:`latency` 0) as the crossbar, with one adder per lane
+    (``adder_<r>_<c>``).
 
     By contract, valid lanes name distinct rows and distinct columns inside their reach (what
     the lane spread produces; the core checks OHMMA commands for it); otherwise the written
@@ -61,9 +63,8 @@ class ReachAccumulator(wiring.Component):
         width = acc_shape.width
         placement, products = self.scatter.placement, self.scatter.products
 
-        cells = [[Signal(acc_shape, name=f"cell_{i}_{j}") for j in range(config.tile_n)]
-                 for i in range(config.tile_m)]
-        m.d.comb += self.read_data.eq(and_or_select(self.read_row, [Cat(row) for row in cells]))
+        storage = TileBuffers(m, config, self)
+        cells = storage.cells                       # the front buffer
 
         # Each lane's offset inside its reach (positions first + stride * offset): its tile
         # index divided by the class count, minus its lane index inside the class.
@@ -125,18 +126,20 @@ class ReachAccumulator(wiring.Component):
         m.d.comb += [col_any[j].eq(Cat(col_hit[c, j] for c in reaching(col_hit, cols, j)).any())
                      for j in range(config.tile_n)]
 
-        with m.If(self.clear):
-            m.d.sync += [cell.eq(0) for row in cells for cell in row]
-        with m.Elif(self.load_en):
-            for i in range(config.tile_m):
-                with m.If(self.load_row == i):
-                    m.d.sync += [cells[i][j].eq(self.load_data[j]) for j in range(config.tile_n)]
-        with m.Elif(self.scatter_en):
+        written = [[Signal(width, name=f"written_{i}_{j}") for j in range(config.tile_n)]
+                   for i in range(config.tile_m)]
+        for i in range(config.tile_m):
+            for j in range(config.tile_n):
+                value = 0
+                for r in reaching(row_hit, rows, i):
+                    value = value | Mux(row_hit[r, i], routed[r][j], 0)
+                m.d.comb += written[i][j].eq(value)
+
+        def scatter(target):
             for i in range(config.tile_m):
                 for j in range(config.tile_n):
-                    value = 0
-                    for r in reaching(row_hit, rows, i):
-                        value = value | Mux(row_hit[r, i], routed[r][j], 0)
                     with m.If(row_any[i] & col_any[j]):
-                        m.d.sync += cells[i][j].eq(value)
+                        m.d.sync += target[i][j].eq(written[i][j])
+
+        storage.update(self.scatter_en, scatter)
         return m

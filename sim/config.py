@@ -10,7 +10,7 @@ import json
 import re
 
 __all__ = ["ConfigError", "NumberType", "DstcConfig", "LANE_PLACEMENTS", "ROW_CLASSES",
-           "COL_CLASSES", "PRESETS", "preset"]
+           "COL_CLASSES", "TILE_BUFFERS", "PRESETS", "preset"]
 
 
 class ConfigError(ValueError):
@@ -74,6 +74,10 @@ LANE_PLACEMENTS = ("crossbar", "reach")
 #: Accepted numbers of row lane classes and of column lane classes (docs/config.md).
 ROW_CLASSES = (1, 2, 4, 8)
 COL_CLASSES = (1, 2)
+#: Accepted numbers of accumulator tile buffers: one (a DRAIN blocks the core while its rows
+#: leave), or two (a DRAIN swaps them and drains one while commands work on the other;
+#: docs/isa.md, "Two tile buffers").
+TILE_BUFFERS = (1, 2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +95,10 @@ class DstcConfig:
     ``max(k, pos_k - (N - L))`` (lane skipping). ``row_classes`` G (:data:`ROW_CLASSES`) and
     ``col_classes`` H (:data:`COL_CLASSES`) split the lanes into classes: row lane ``l``
     serves only the rows ``r`` with ``r mod G == l // (array_rows / G)`` (columns likewise).
+
+    ``tile_buffers`` (:data:`TILE_BUFFERS`): the accumulator tiles of both cores. With 2, a
+    DRAIN swaps the compute and drain buffers, and the commands after it work on the other
+    buffer while the drained rows leave (docs/isa.md).
     """
 
     array_rows: int = 8
@@ -103,6 +111,7 @@ class DstcConfig:
     lane_placement: str = "crossbar"
     row_classes: int = 1
     col_classes: int = 1
+    tile_buffers: int = 1
 
     def __post_init__(self):
         for name, upper in (("array_rows", MAX_TILE), ("array_cols", MAX_TILE),
@@ -145,6 +154,9 @@ class DstcConfig:
                 f"accum_type={self.accum_type!r}: accumulator is narrower than a product of "
                 f"two {operand.name} operands ({2 * operand.width} bits)")
         self._check_variant()
+        if type(self.tile_buffers) is not int or self.tile_buffers not in TILE_BUFFERS:
+            raise ConfigError(f"tile_buffers={self.tile_buffers!r}: must be one of "
+                              f"{list(TILE_BUFFERS)}")
 
     def _check_variant(self):
         """Validate the accumulator variant: ``lane_placement``, ``row_classes`` and
@@ -321,6 +333,8 @@ class DstcConfig:
             text += f", {self.lane_placement} lanes"
         if self.row_classes > 1 or self.col_classes > 1:
             text += f", {self.row_classes}x{self.col_classes} lane classes"
+        if self.tile_buffers > 1:
+            text += f", {self.tile_buffers} tile buffers"
         return text
 
 
@@ -367,6 +381,9 @@ PRESETS = {
     "default-g2": DstcConfig(lane_placement="reach", row_classes=2),
     "default-g8": DstcConfig(lane_placement="reach", row_classes=8),
     "default-g8h2": DstcConfig(lane_placement="reach", row_classes=8, col_classes=2),
+    # Two accumulator tile buffers: a drain overlaps the next tile's commands (both cores).
+    "small8-tb2": _SMALL8.replace(tile_buffers=2),
+    "default-tb2": DstcConfig(tile_buffers=2),
 }
 
 

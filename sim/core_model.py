@@ -23,7 +23,11 @@ class CoreModel:
     def __init__(self, config):
         self.config = config
         self.arith = Arithmetic(config)
-        self.tile = np.zeros((config.tile_m, config.tile_n), dtype=self.arith.accum_dtype)
+        #: The ``tile_buffers`` accumulator tiles; ``front`` indexes the one commands use
+        #: (a DRAIN sends it, then swaps with two buffers).
+        self.tiles = [np.zeros((config.tile_m, config.tile_n), dtype=self.arith.accum_dtype)
+                      for _ in range(config.tile_buffers)]
+        self.front = 0
         self.header = None
         self.pending = np.zeros(config.k_chunk, dtype=bool)
         self.errors = 0
@@ -63,6 +67,7 @@ class CoreModel:
             issues = self._ohmma(command)
         elif opcode == Opcode.DRAIN:
             responses = self._drain(command)
+            self.front = (self.front + 1) % len(self.tiles)     # two buffers: swap
         elif opcode == Opcode.CLEAR_STATUS:
             self.errors = 0
             self.counters = dict.fromkeys(self.counters, 0)
@@ -81,6 +86,13 @@ class CoreModel:
     def finish_cycle(self):
         """Cycles until everything accepted so far has completed."""
         return self.timing.finish_cycle
+
+    @property
+    def tile(self):
+        """The front accumulator tile (the only one with ``tile_buffers=1``), ``[tile_m,
+        tile_n]`` in the accumulator dtype: the tile CLEAR, LOAD_ROW and the products act
+        on and the next DRAIN sends."""
+        return self.tiles[self.front]
 
     @property
     def all_counters(self):

@@ -35,8 +35,10 @@ class CoreTiming:
       to ``t + n``;
     * :data:`~dstc.sim.isa.TILE_OPCODES` wait for the pipeline to empty: no earlier than
       ``issue_last + 1 + latency`` (``latency``: :func:`~dstc.sim.isa.pipeline_latency`);
-    * nothing is accepted while a drain runs: a DRAIN accepted in cycle ``t`` loads row ``r``
-      into the response register in cycle ``t + 1 + r``, so ``drain_end = t + tile_m``.
+    * a DRAIN accepted in cycle ``t`` loads row ``r`` into the response register in cycle
+      ``t + 1 + r``, so ``drain_end = t + tile_m``; with one tile buffer nothing is accepted
+      while a drain runs, with two (``config.tile_buffers``) only the next DRAIN waits for
+      it (no earlier than ``drain_end + 1``).
 
     It also counts the busy cycles exactly as the ``cycles_busy`` counter does.
     """
@@ -52,7 +54,9 @@ class CoreTiming:
 
     def accept(self, opcode, issues=0):
         """Account one command that issues ``issues`` OHMMA; returns its accept cycle."""
-        cycle = max(self.accepted + 1, self.drain_end + 1)
+        cycle = self.accepted + 1
+        if self.config.tile_buffers == 1 or opcode == Opcode.DRAIN:
+            cycle = max(cycle, self.drain_end + 1)
         if opcode in ISSUE_OPCODES:
             cycle = max(cycle, self.issue_last)
         elif opcode in TILE_OPCODES:

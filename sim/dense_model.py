@@ -54,8 +54,10 @@ class DenseTiming:
       cycle of its last block (the core reads the operands in place from the command beat);
     * CLEAR, LOAD_ROW, DRAIN and CLEAR_STATUS wait for the pipeline to empty: no earlier
       than ``issue_last + 1 + latency`` (``latency``: :func:`~dstc.sim.isa.dense_pipeline_latency`);
-    * nothing is accepted while a drain runs: a DRAIN accepted in cycle ``t`` loads row ``r``
-      in cycle ``t + 1 + r``, so ``drain_end = t + tile_m``;
+    * a DRAIN accepted in cycle ``t`` loads row ``r`` in cycle ``t + 1 + r``, so
+      ``drain_end = t + tile_m``; with one tile buffer nothing is accepted (no DENSE issues)
+      while a drain runs, with two (``config.tile_buffers``) only the next DRAIN waits for
+      it;
     * any other opcode is accepted (and dropped) at once.
 
     ``busy`` counts the cycles the ``cycles_busy`` counter counts.
@@ -73,7 +75,9 @@ class DenseTiming:
 
     def accept(self, opcode):
         """Account one command; returns its accept cycle."""
-        start = max(self.accepted + 1, self.drain_end + 1)
+        start = self.accepted + 1
+        if self.config.tile_buffers == 1 or opcode == Opcode.DRAIN:
+            start = max(start, self.drain_end + 1)
         first_busy, last_busy = start, start
         if opcode == Opcode.DENSE:
             cycle = start + self.blocks - 1
@@ -114,7 +118,10 @@ class DenseCoreModel:
         self.config = config
         self.geometry = DenseGeometry.of(config)
         self.arith = Arithmetic(config)
-        self.tile = np.zeros((config.tile_m, config.tile_n), dtype=self.arith.accum_dtype)
+        #: The ``tile_buffers`` accumulator tiles; ``front`` indexes the one commands use.
+        self.tiles = [np.zeros((config.tile_m, config.tile_n), dtype=self.arith.accum_dtype)
+                      for _ in range(config.tile_buffers)]
+        self.front = 0
         self.errors = 0
         self.blocks_issued = 0
         self.timing = DenseTiming(config)
@@ -138,6 +145,7 @@ class DenseCoreModel:
             tile_m = self.config.tile_m
             responses = [DenseResponse(row=row, last=row == tile_m - 1,
                                        values=self.tile[row].copy()) for row in range(tile_m)]
+            self.front = (self.front + 1) % len(self.tiles)     # two buffers: swap
         elif opcode == Opcode.CLEAR_STATUS:
             self.errors = 0
             self.blocks_issued = 0
@@ -151,6 +159,17 @@ class DenseCoreModel:
             cycles.append(cycle)
             responses.extend(out)
         return cycles, responses
+
+    @property
+    def tile(self):
+        """The front accumulator tile (the only one with ``tile_buffers=1``), ``[tile_m,
+        tile_n]`` in the accumulator dtype: the tile CLEAR, LOAD_ROW and DENSE act on and the
+        next DRAIN sends."""
+        return self.tiles[self.front]
+
+    @tile.setter
+    def tile(self, values):
+        self.tiles[self.front] = values
 
     def _group(self, command):
         arith = self.arith

@@ -19,6 +19,13 @@ So a tile occupies ``S0 + P + I + tail + 1 + tile_m`` cycles (``I``: its OHMMA i
 and the GEMM ``sum over tiles + 1`` (the hand-over of the last row). Skipped tiles cost nothing;
 a GEMM whose tiles are all skipped sends no command and takes 0 cycles.
 
+With two tile buffers (``config.tile_buffers = 2``) the next tile starts the cycle after the
+DRAIN is accepted, while the rows leave, and only its own DRAIN waits for them: with
+``X = S0 + P + I + tail`` (the cycles from a tile's first command to its DRAIN), the DRAIN of
+every tile but the first comes ``1 + max(X, tile_m)`` cycles after the previous one, and the
+GEMM takes ``X_first + sum over the other tiles of (1 + max(X, tile_m)) + tile_m + 2``
+(:func:`tile_sequence_cycles`).
+
 The cost of a k-step is the caller's :class:`KstepCost`; the default :class:`ChunkCost` is the
 core's ``ceil(nnzA / array_rows) * ceil(nnzB / array_cols)``; :func:`kstep_cost` gives the cost
 of a configuration's accumulator variant. A cost sees either per-class nonzero counts of the
@@ -46,6 +53,7 @@ from .isa import DOT_LENGTH, DenseGeometry, dense_pipeline_latency, pipeline_lat
 __all__ = ["KstepCost", "ChunkCost", "LaneClassCost", "kstep_cost", "GemmCycles", "gemm_cycles",
            "class_counts", "kstep_bitmaps",
            "dense_mode_cycles", "dense_baseline_cycles", "dense_baseline_program_cycles",
+           "tile_sequence_cycles",
            "STRUCTURED_24_SPEEDUP", "structured_24_cycles", "speedup", "utilisation"]
 
 # Elements of one (tile rows x k tiles x n tiles) block of per-pair arrays processed at once:
@@ -307,6 +315,7 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
     start = tm if with_c else 1
     rows_per_block = max(1, _BLOCK_ELEMENTS // max(1, gk * gn))
     cycles = issued = drained = ohmma = 0
+    first = None           # X of the first tile in program order
     # 1-based k tile numbers, so that 0 can mean "no issuing pair".
     kt_number = np.arange(1, gk + 1, dtype=np.int32)[:, None, None]
     for i0 in range(0, gm, rows_per_block):
@@ -329,18 +338,44 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
         n_pairs = pairs.sum(axis=0)
         tile_issues = pair_issues.sum(axis=0).astype(np.int64)
         live = n_pairs > 0
-        cycles += int(np.where(live, start + SPWMMA_FIXED_CYCLES * n_pairs + tile_issues + tail
-                               + 1 + tm, 0).sum())
+        before_drain = start + SPWMMA_FIXED_CYCLES * n_pairs + tile_issues + tail  # X
+        if first is None and live.any():
+            first = int(before_drain[live][0])   # row-major: the program's first tile
+        cycles += int(np.where(live, _drain_period(before_drain, config), 0).sum())
         issued += int(n_pairs.sum())
         drained += int(live.sum())
         ohmma += int(tile_issues.sum())
     if drained:
-        cycles += 1      # the hand-over of the last drained row
+        # The first tile, and the end: the last DRAIN's rows and the hand-over of the last.
+        cycles += first - int(_drain_period(first, config)) + tm + 2
     # else: nothing is sent, the core stays idle: 0 cycles (what the RTL measures).
     return GemmCycles(cycles=cycles, tiles_issued=issued, tiles_skipped=gm * gn * gk - issued,
                       output_tiles=drained, ksteps=ksteps,
                       commands=drained * (start + 1) + issued + ksteps, ohmma=ohmma,
                       useful_macs=useful)
+
+
+def _drain_period(before_drain, config):
+    """Cycles from one DRAIN's accept to the next one's, for a tile whose DRAIN comes
+    ``before_drain`` (``X``, an int or an array) cycles after its first command:
+    ``X + 1 + tile_m`` with one tile buffer (the tile starts after the previous drain), and
+    ``1 + max(X, tile_m)`` with two (it starts the cycle after the previous DRAIN; its own
+    DRAIN waits for the previous rows)."""
+    tm = config.tile_m
+    if config.tile_buffers == 1:
+        return before_drain + 1 + tm
+    return 1 + np.maximum(before_drain, tm)
+
+
+def tile_sequence_cycles(before_drain, tiles, config):
+    """Cycles of ``tiles`` equal output tiles back to back, each ``before_drain`` cycles from
+    its first command to its DRAIN (``X``), with ``config.tile_buffers`` buffers: ``tiles *
+    (X + 1 + tile_m) + 1`` with one, ``X + (tiles - 1) * (1 + max(X, tile_m)) + tile_m + 2``
+    with two (the same for one tile); 0 for no tile."""
+    if tiles == 0:
+        return 0
+    return (before_drain + (tiles - 1) * int(_drain_period(before_drain, config))
+            + config.tile_m + 2)
 
 
 def _general_pair_issues(a_counts, b_counts, a_nz, b_nz, cost, gk, kc):
@@ -374,9 +409,8 @@ def dense_mode_cycles(shape, config, with_c=False):
     tiles = -(-m // config.tile_m) * -(-n // config.tile_n)
     ksteps = -(-k // config.k_chunk) * config.k_chunk
     start = config.tile_m if with_c else 1
-    per_tile = (start + ksteps * config.max_ohmma_per_kstep + 1 + pipeline_latency(config) + 1
-                + config.tile_m)
-    return tiles * per_tile + 1
+    before_drain = start + ksteps * config.max_ohmma_per_kstep + 1 + pipeline_latency(config)
+    return tile_sequence_cycles(before_drain, tiles, config)
 
 
 def dense_baseline_cycles(shape, config, with_c=False):
@@ -392,8 +426,8 @@ def dense_baseline_cycles(shape, config, with_c=False):
     start = config.tile_m if with_c else 1
     # First DENSE accepted start - 1 + blocks cycles after the tile's first command, the last
     # (groups - 1) * blocks later; the DRAIN waits 1 + dense_pipeline_latency more.
-    per_tile = start - 1 + groups * blocks + 1 + dense_pipeline_latency(config) + 1 + config.tile_m
-    return tiles * per_tile + 1
+    before_drain = start - 1 + groups * blocks + 1 + dense_pipeline_latency(config)
+    return tile_sequence_cycles(before_drain, tiles, config)
 
 
 def dense_baseline_program_cycles(shape, config, with_c=False):

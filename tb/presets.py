@@ -3,7 +3,7 @@
 from dstc.sim.config import PRESETS as _ALL
 
 __all__ = ["PRESETS", "SMALL_PRESETS", "VARIANT_PRESETS", "SMALL_VARIANT_PRESETS",
-           "ALL_PRESETS"]
+           "BUFFER_PRESETS", "SMALL_BUFFER_PRESETS", "ALL_PRESETS"]
 
 #: The presets of the crossbar core (every test runs on these), smallest first.
 PRESETS = ("small", "small-fp16", "small8", "int8", "default")
@@ -14,10 +14,19 @@ SMALL_PRESETS = ("small", "small-fp16")
 #: The accumulator variants (docs/units/accumulator.md): the sparse core's tests (models,
 #: lint, cocotb) run on these too; the dense baseline does not depend on the variant.
 VARIANT_PRESETS = ("small8-reach", "small8-g2", "small8-g4", "small8-g8", "small8-g8h2",
-                   "default-reach", "default-g2", "default-g8", "default-g8h2")
+                   "small8-tb2", "default-reach", "default-g2", "default-g8", "default-g8h2",
+                   "default-tb2")
 
 #: The variants cheap enough for `make test` (the others run in `make soak`).
-SMALL_VARIANT_PRESETS = ("small8-reach", "small8-g2", "small8-g4", "small8-g8", "small8-g8h2")
+SMALL_VARIANT_PRESETS = ("small8-reach", "small8-g2", "small8-g4", "small8-g8", "small8-g8h2",
+                         "small8-tb2")
+
+#: The presets with two tile buffers (``tile_buffers=2``): the variants that change the dense
+#: baseline too, so its tests run on these as well.
+BUFFER_PRESETS = ("small8-tb2", "default-tb2")
+
+#: The two-buffer presets of `make test`.
+SMALL_BUFFER_PRESETS = ("small8-tb2",)
 
 #: Every preset of :data:`dstc.sim.config.PRESETS`.
 ALL_PRESETS = PRESETS + VARIANT_PRESETS

@@ -4,7 +4,7 @@ bit-exact and cycle-exact against its model (tb/cocotb_tests/dense_core.py)."""
 import pytest
 from command_runs import run_command_tests, run_soak
 from designs import dense_design
-from presets import PRESETS
+from presets import BUFFER_PRESETS, PRESETS, SMALL_BUFFER_PRESETS
 
 from dstc.gen.cocotb_run import SIMULATORS
 from dstc.sim.config import preset
@@ -16,6 +16,7 @@ TILES = {
     ("small", "verilator"): (100, 20), ("small", "icarus"): (100, 20),
     ("small-fp16", "verilator"): (100, 20), ("small-fp16", "icarus"): (100, 20),
     ("small8", "verilator"): (24, 6), ("small8", "icarus"): (24, 6),
+    ("small8-tb2", "verilator"): (24, 6), ("small8-tb2", "icarus"): (24, 6),
     ("int8", "verilator"): (100, 16), ("int8", "icarus"): (24, 4),
     ("default", "verilator"): (100, 16), ("default", "icarus"): (12, 4),
 }
@@ -23,7 +24,7 @@ SOAK_TILES = 1000
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)
-@pytest.mark.parametrize("preset_name", PRESETS)
+@pytest.mark.parametrize("preset_name", PRESETS + SMALL_BUFFER_PRESETS)
 def test_dense_core(preset_name, simulator, seed):
     tiles, stall_tiles = TILES[(preset_name, simulator)]
     summary = run_command_tests(dense_design(preset_name), "dense_core", preset_name, simulator,
@@ -39,7 +40,7 @@ def test_dense_core(preset_name, simulator, seed):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset_name", PRESETS)
+@pytest.mark.parametrize("preset_name", PRESETS + BUFFER_PRESETS)
 def test_dense_core_soak(preset_name, seed):
     """`make soak`: 1,000 random dense tiles per preset (and 100 with stalls)."""
     run_soak(dense_design(preset_name), "dense_core", preset_name, seed, SOAK_TILES)

@@ -4,7 +4,7 @@ reference and against the sparse core's dense mode, and the timing rules."""
 import numpy as np
 import pytest
 from dense_scenarios import dense_tile_operands, random_dense_program, special_dense_program
-from presets import PRESETS, SMALL_PRESETS
+from presets import BUFFER_PRESETS, PRESETS, SMALL_BUFFER_PRESETS, SMALL_PRESETS
 
 from dstc.gen.wire import DenseCommandEncoder
 from dstc.sim.arith import Arithmetic
@@ -54,7 +54,7 @@ def test_invalid_geometry_names_the_parameter(changes, message):
         DenseGeometry.of(config)
 
 
-@pytest.mark.parametrize("preset_name", PRESETS)
+@pytest.mark.parametrize("preset_name", PRESETS + BUFFER_PRESETS)
 def test_results_equal_dense_reference_and_sparse_dense_mode(rng, preset_name):
     """C + A @ B over several k-chunks: the baseline's model, the k-ordered dense reference
     and the sparse core's dense mode agree bit for bit (fp16 specials included)."""
@@ -105,7 +105,7 @@ def test_timing_rules():
     assert model.counters["blocks_issued"] == 3 * blocks
 
 
-@pytest.mark.parametrize("preset_name", SMALL_PRESETS)
+@pytest.mark.parametrize("preset_name", SMALL_PRESETS + SMALL_BUFFER_PRESETS)
 def test_programs_run_and_encode(rng, preset_name):
     config = preset(preset_name)
     encoder = DenseCommandEncoder(config)

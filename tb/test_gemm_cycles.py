@@ -74,7 +74,9 @@ def _random_bits(rng, shape, density):
     return rng.random(shape) < density
 
 
-@pytest.mark.parametrize("preset_name,count,largest", [("small", 120, 40), ("default", 120, 160)])
+@pytest.mark.parametrize("preset_name,count,largest", [("small", 120, 40), ("default", 120, 160),
+                                                       ("small8-tb2", 120, 60),
+                                                       ("default-tb2", 60, 160)])
 def test_random_gemms_equal_the_command_level_model(seed, preset_name, count, largest):
     """Random ragged shapes (mostly not multiples of the tile) and densities from 0 to 1, with
     CLEAR and with LOAD_ROW of C."""
@@ -88,7 +90,7 @@ def test_random_gemms_equal_the_command_level_model(seed, preset_name, count, la
                config, with_c=bool(trial % 3 == 0))
 
 
-@pytest.mark.parametrize("preset_name", ["small", "default"])
+@pytest.mark.parametrize("preset_name", ["small", "default", "default-tb2"])
 def test_large_gemms_equal_the_command_level_model(seed, preset_name):
     """Up to 256^3 on the default preset (96^3 on the small one, whose programs are 16 times
     longer per element)."""
@@ -303,7 +305,7 @@ def test_bad_operands_are_refused():
 # -- dense mode, dense baseline, 2:4 -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("preset_name", ["small", "int8", "default"])
+@pytest.mark.parametrize("preset_name", ["small", "int8", "default", "small8-tb2", "default-tb2"])
 def test_dense_cycles_equal_the_command_level_models(seed, preset_name):
     config = preset(preset_name)
     rng = np.random.default_rng(seed)
@@ -435,7 +437,7 @@ def test_kstep_cost_of_a_configuration():
 
 
 @pytest.mark.parametrize("preset_name", ["small8-reach", "small8-g2", "small8-g4", "small8-g8",
-                                         "small8-g8h2"])
+                                         "small8-g8h2", "small8-tb2"])
 def test_variant_costs_equal_the_command_level_model(seed, preset_name):
     """kstep_cost(config) of each accumulator variant preset gives the cycles of the
     command-level model, which costs every k-step with sim.golden.bitmap_issues."""

@@ -5,7 +5,7 @@ tests repeat these on the generated Verilog, at larger counts)."""
 
 import pytest
 from core_scenarios import malformed_programs, random_tile_program, tile_occupancies
-from presets import SMALL_PRESETS
+from presets import SMALL_BUFFER_PRESETS, SMALL_PRESETS
 
 from dstc.gen.core_driver import simulate_commands
 from dstc.gen.design import SPARSE_CORE
@@ -13,7 +13,7 @@ from dstc.sim.config import preset
 from dstc.sim.isa import Spwmma
 
 
-@pytest.mark.parametrize("preset_name", SMALL_PRESETS)
+@pytest.mark.parametrize("preset_name", SMALL_PRESETS + SMALL_BUFFER_PRESETS)
 def test_random_tiles(preset_name, rng):
     config = preset(preset_name)
     commands = random_tile_program(rng, config, tiles=6)
