@@ -8,16 +8,18 @@ second. docs/workloads.md derives the formula; in short, for each output tile ``
 has at least one tile pair ``kt`` with both coarse bits set (``P > 0`` such pairs):
 
 * the tile starts with ``S0`` command cycles (1 CLEAR, or ``tile_m`` LOAD_ROW when C is given);
-* each issued SpWMMA costs 1 header cycle, each of its non-empty k-steps ``n = cost(k-step)``
-  cycles (``n >= 1``): the next issue command is accepted in the cycle of the last OHMMA;
+* each issued SpWMMA costs ``F`` header cycles (``F = spwmma_fixed_cycles(config)``: 1 with
+  ``kstep_bitmaps="header"``, 0 with ``"inline"``, whose KSTEPs carry their own bitmaps),
+  each of its non-empty k-steps ``n = cost(k-step)`` cycles (``n >= 1``): the next issue
+  command is accepted in the cycle of the last OHMMA;
 * the DRAIN waits for the pipeline: ``1 + pipeline_latency(config)`` cycles after the last
   OHMMA, minus the header cycles of the header-only SpWMMAs (pairs whose k-steps never overlap) that
   follow it, never less than 0;
 * the DRAIN is accepted, then sends ``tile_m`` rows; the next tile starts one cycle later.
 
-So a tile occupies ``S0 + P + I + tail + 1 + tile_m`` cycles (``I``: its OHMMA issue cycles)
-and the GEMM ``sum over tiles + 1`` (the hand-over of the last row). Skipped tiles cost nothing;
-a GEMM whose tiles are all skipped sends no command and takes 0 cycles.
+So a tile occupies ``S0 + F * P + I + tail + 1 + tile_m`` cycles (``I``: its OHMMA issue
+cycles) and the GEMM ``sum over tiles + 1`` (the hand-over of the last row). Skipped tiles
+cost nothing; a GEMM whose tiles are all skipped sends no command and takes 0 cycles.
 
 The cost of a k-step is the caller's :class:`KstepCost`; the default :class:`ChunkCost` is the
 core's ``ceil(nnzA / array_rows) * ceil(nnzB / array_cols)``; :func:`kstep_cost` gives the cost
@@ -39,7 +41,7 @@ import math
 
 import numpy as np
 
-from .cycles import SPWMMA_FIXED_CYCLES
+from .cycles import spwmma_fixed_cycles
 from .dense_model import DenseTiming
 from .isa import DOT_LENGTH, DenseGeometry, dense_pipeline_latency, pipeline_latency
 
@@ -181,6 +183,7 @@ class GemmCycles:
 
     cycles: int            #: cycles of the whole program (0 when no command is sent)
     tiles_issued: int      #: SpWMMA sent (tile pairs with both coarse bits set)
+    headers: int           #: SPWMMA header beats sent (``tiles_issued``; 0 with inline bitmaps)
     tiles_skipped: int     #: tile pairs skipped by the coarse bitmaps
     output_tiles: int      #: output tiles drained (with at least one issued pair)
     ksteps: int            #: KSTEP commands (k-steps with a nonzero on both sides)
@@ -275,8 +278,9 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
 
     ``a_bitmap`` (``M x K``) and ``b_bitmap`` (``K x N``): bool nonzero maps of the operands
     (other dtypes: nonzero means set). ``cost``: a :class:`KstepCost` (default
-    :class:`ChunkCost`, the core as built). ``with_c``: the program loads C with ``tile_m``
-    LOAD_ROW per output tile instead of one CLEAR.
+    :class:`ChunkCost`, the core as built). ``config.kstep_bitmaps`` decides whether each
+    SpWMMA pays a header cycle (:func:`~dstc.sim.cycles.spwmma_fixed_cycles`). ``with_c``:
+    the program loads C with ``tile_m`` LOAD_ROW per output tile instead of one CLEAR.
 
     Returns a :class:`GemmCycles` whose ``cycles`` equals
     ``sparse_gemm_cycles(gemm_program(A, B, config))`` (with C when ``with_c``), for the
@@ -305,6 +309,7 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
         fa3 = fa.reshape(gm, gk, kc).transpose(1, 0, 2).astype(np.float64)
         fb3 = fb.reshape(gk, kc, gn).astype(np.float64)
     start = tm if with_c else 1
+    fixed = spwmma_fixed_cycles(config)
     rows_per_block = max(1, _BLOCK_ELEMENTS // max(1, gk * gn))
     cycles = issued = drained = ohmma = 0
     # 1-based k tile numbers, so that 0 can mean "no issuing pair".
@@ -325,11 +330,11 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
         trailing = (pairs & (kt_number > last_issue)).sum(axis=0)
         wait = 1 + pipeline_latency(config)
         tail = np.where(last_issue > 0,
-                        np.maximum(0, wait - SPWMMA_FIXED_CYCLES * trailing), 0)
+                        np.maximum(0, wait - fixed * trailing), 0)
         n_pairs = pairs.sum(axis=0)
         tile_issues = pair_issues.sum(axis=0).astype(np.int64)
         live = n_pairs > 0
-        cycles += int(np.where(live, start + SPWMMA_FIXED_CYCLES * n_pairs + tile_issues + tail
+        cycles += int(np.where(live, start + fixed * n_pairs + tile_issues + tail
                                + 1 + tm, 0).sum())
         issued += int(n_pairs.sum())
         drained += int(live.sum())
@@ -337,9 +342,10 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
     if drained:
         cycles += 1      # the hand-over of the last drained row
     # else: nothing is sent, the core stays idle: 0 cycles (what the RTL measures).
-    return GemmCycles(cycles=cycles, tiles_issued=issued, tiles_skipped=gm * gn * gk - issued,
-                      output_tiles=drained, ksteps=ksteps,
-                      commands=drained * (start + 1) + issued + ksteps, ohmma=ohmma,
+    headers = issued if fixed else 0
+    return GemmCycles(cycles=cycles, tiles_issued=issued, headers=headers,
+                      tiles_skipped=gm * gn * gk - issued, output_tiles=drained, ksteps=ksteps,
+                      commands=drained * (start + 1) + headers + ksteps, ohmma=ohmma,
                       useful_macs=useful)
 
 
