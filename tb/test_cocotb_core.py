@@ -96,7 +96,8 @@ def check_core(preset_name, simulator, seed):
     # reach placement.
     assert summary["malformed_commands"]["programs"] == \
         (4 if config.inline_kstep else 7) + (config.lane_placement == "reach")
-    assert summary["header_saving"]["headers"] > 0
+    if config.tile_m * config.tile_n <= 256:      # SAVING_TILE_CELLS in cocotb_tests/core.py
+        assert summary["header_saving"]["headers"] > 0
     for test in ("drain_after_reset", "random_tiles", "random_tiles_with_stalls",
                  "structured_tiles", "dense_mode"):
         assert summary[test]["responses"] > 0, summary[test]
