@@ -80,7 +80,7 @@ RULES = (
     ("multipliers", "prefix", "mul_"),
     ("adders", "prefix", "adder_"),
     ("popcount_select", "name", frozenset({"a_decoder", "b_decoder", "a_count", "b_count",
-                                           "a_useful", "b_useful"})),
+                                           "a_pop", "b_pop", "a_useful", "b_useful"})),
     ("encoder", "name", frozenset({"encoder", "relu"})),
     ("encoder", "prefix", "narrow"),     # fp32 -> fp16 of the DRAIN fp16 option
     ("encoder", "prefix", "widen"),      # and back to fp32 in the response slot

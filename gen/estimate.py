@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 
 from ..sim.config import PRESETS, DstcConfig
-from ..sim.cycles import SPWMMA_FIXED_CYCLES
+from ..sim.cycles import spwmma_fixed_cycles
 from ..sim.isa import pipeline_latency
 from .sim_speed import GENERATION_SECONDS, SIM_SPEED
 
@@ -122,19 +122,22 @@ def expected_gemm_cycles(shape, config, density_a, density_b):
     :class:`ValueError` for a bad shape or density."""
     _check(shape, density_a, density_b)
     tail = 1 + pipeline_latency(config)
+    header = spwmma_fixed_cycles(config)
     total = 0.0
     for tiles, p_tile, pairs, _, issues in _tile_terms(shape, config, density_a, density_b):
         fixed = 1 + tail + 1 + config.tile_m
-        total += tiles * (p_tile * fixed + pairs * SPWMMA_FIXED_CYCLES + issues)
+        total += tiles * (p_tile * fixed + pairs * header + issues)
     return total + (1.0 if total else 0.0)
 
 
 def expected_gemm_commands(shape, config, density_a, density_b):
     """Expected commands of the program of that GEMM (CLEAR and DRAIN per issuing output
-    tile, one SPWMMA per issued tile pair, one KSTEP per k-step with nonzeros on both
-    sides); a float. Raises :class:`ValueError` for a bad shape or density."""
+    tile, one SPWMMA per issued tile pair unless ``kstep_bitmaps="inline"``, one KSTEP per
+    k-step with nonzeros on both sides); a float. Raises :class:`ValueError` for a bad shape
+    or density."""
     _check(shape, density_a, density_b)
-    return sum(tiles * (2 * p_tile + pairs + ksteps)
+    header = spwmma_fixed_cycles(config)
+    return sum(tiles * (2 * p_tile + pairs * header + ksteps)
                for tiles, p_tile, pairs, ksteps, _ in
                _tile_terms(shape, config, density_a, density_b))
 

@@ -17,7 +17,8 @@ from ..sim.banked import BankedStallCost
 from ..sim.config import ConfigError, DstcConfig, preset
 from .options import UsageError
 
-__all__ = ["DEFAULT_POINTS", "DEFAULT_SHAPE", "OPERAND_KINDS", "SPARSE_ONLY_FIELDS",
+__all__ = ["DEFAULT_POINTS", "DEFAULT_SHAPE", "OPERAND_KINDS", "ACCUMULATOR_FIELDS",
+           "SPARSE_ONLY_FIELDS", "REFERENCE_FIELDS",
            "ExploreSpec", "Design", "check_spec", "load_spec", "expand", "dense_config",
            "tiling"]
 
@@ -29,9 +30,17 @@ DEFAULT_POINTS = tuple((a, b) for b in (1.0, 0.4) for a in (1.0, 0.9, 0.7, 0.5, 
 DEFAULT_SHAPE = (4096, 4096, 4096)
 #: Operand kinds: uniform random bitmaps, and A pruned bank-balanced from random weights.
 OPERAND_KINDS = ("uniform", "balanced")
-#: Configuration fields of the accumulator variants: designs that differ only in these share
-#: one dense baseline (the preset's own values of them).
-SPARSE_ONLY_FIELDS = ("lane_placement", "row_classes", "col_classes")
+#: Configuration fields of the accumulator variants.
+ACCUMULATOR_FIELDS = ("lane_placement", "row_classes", "col_classes")
+#: Configuration fields the dense baseline does not depend on: designs that differ only in
+#: these share one dense baseline (the preset's own values of them). The accumulator variant,
+#: and ``kstep_bitmaps``: the baseline (``hw/dense_core.py``) has no SPWMMA or KSTEP, its
+#: beats and cycles are the same whatever the sparse core's k-step bitmaps.
+SPARSE_ONLY_FIELDS = ACCUMULATOR_FIELDS + ("kstep_bitmaps",)
+#: Configuration fields that the crossbar reference of the cycle ratios has at their
+#: defaults (:func:`tiling`): the sparse-only fields and ``tile_buffers`` (which the dense
+#: baseline does follow), so that a design's cycle ratio compares it with today's core.
+REFERENCE_FIELDS = SPARSE_ONLY_FIELDS + ("tile_buffers",)
 
 _SPEC_KEYS = {"presets", "designs", "axes", "banked", "shape", "points", "operands", "seed",
               "synthesis", "timing", "cmos", "clock_ns", "jobs"}
@@ -245,8 +254,11 @@ def expand(spec):
 
 
 def tiling(config):
-    """``config`` with the accumulator-variant fields at their defaults (the crossbar): the
-    configuration that draws a point's operands and times the crossbar reference."""
+    """``config`` with the fields of :data:`REFERENCE_FIELDS` at their defaults (the
+    crossbar with SPWMMA headers and one tile buffer, today's core): the configuration that
+    draws a point's operands and times the crossbar reference, so that designs differing
+    only in those fields (``kstep_bitmaps`` and ``tile_buffers`` included) are timed on the
+    same operands and compared with the same reference."""
     defaults = {field.name: field.default for field in dataclasses.fields(DstcConfig)
-                if field.name in SPARSE_ONLY_FIELDS}
+                if field.name in REFERENCE_FIELDS}
     return config.replace(**defaults) if defaults else config

@@ -60,8 +60,11 @@ def isa_tables(config):
     lines += table(["opcode", "value"], [[op.name, f"{op.value:#x}"] for op in Opcode],
                    align="ll").splitlines()
     lines += [""] + _fields(data.StructLayout({"opcode": command["opcode"].shape}))
+    bodies = command["body"].shape
     for body, opcodes in _BODIES.items():
-        layout = command["body"].shape[body].shape
+        if body not in {name for name, _ in bodies}:
+            continue                           # no SPWMMA header with inline k-step bitmaps
+        layout = bodies[body].shape
         lines += ["", f"Body `{body}` ({opcodes}), from bit {body_offset}:", ""]
         lines += _fields(layout, body_offset)
     response = response_layout(config)

@@ -29,5 +29,6 @@ GENERATION_SECONDS = {
     "default": 31.9, "int8": 24.4, "small": 0.6, "small-fp16": 1.1,
     "small8": 5.4, "small8-reach": 6.8, "small8-g2": 4.4, "small8-g4": 5.2, "small8-g8": 4.9,
     "small8-g8h2": 3.4, "default-reach": 49.6, "default-g2": 46.3, "default-g8": 41.2,
-    "default-g8h2": 32.6, "small8-tb2": 8.6, "default-tb2": 31.2,
+    "default-g8h2": 32.6, "small8-inline": 5.3, "default-inline": 45.5, "small8-tb2": 8.6,
+    "default-tb2": 31.2,
 }

@@ -46,6 +46,11 @@ def _bitmap(flags):
     return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
 
 
+def _shown(bitmap):
+    """A bitmap for an error message: ``None`` or its shape."""
+    return "None" if bitmap is None else f"<shape {np.shape(bitmap)}>"
+
+
 def _bitmaps(rows):
     """Rows of bool flags (2-D) as a list of ints."""
     return [_bitmap(row) for row in np.asarray(rows, dtype=bool)]
@@ -104,19 +109,22 @@ class CommandEncoder(_Encoder):
 
     def encode(self, command):
         """The bits of one command beat. Raises :class:`UnsupportedCommand` for a
-        :class:`~dstc.sim.isa.DenseGroup` (the dense baseline's) and
-        :class:`~dstc.gen.codec.CodecError` (a ``ValueError``) for a field out of range."""
+        :class:`~dstc.sim.isa.DenseGroup` (the dense baseline's) and, with
+        ``kstep_bitmaps="inline"``, a :class:`~dstc.sim.isa.Spwmma` (no header body), and
+        :class:`~dstc.gen.codec.CodecError` (a ``ValueError``) for a field out of range or a
+        KSTEP whose bitmaps do not match ``kstep_bitmaps``."""
         match command:
             case LoadRow():
                 return self._pack(command, command.opcode, self._load(command))
+            case Spwmma() if self.config.inline_kstep:
+                raise UnsupportedCommand(
+                    "Spwmma: kstep_bitmaps='inline' has no SPWMMA header (each KSTEP carries "
+                    "its bitmaps); send RawCommand(SPWMMA) to test that the core drops it")
             case Spwmma(a_bitmaps=a_maps, b_bitmaps=b_maps):
                 return self._pack(command, command.opcode, {"header": {
                     "a_bitmaps": _bitmaps(a_maps), "b_bitmaps": _bitmaps(b_maps)}})
             case Kstep():
-                return self._pack(command, command.opcode, {"kstep": {
-                    "k": command.k, "a_count": command.a_count, "b_count": command.b_count,
-                    "a_values": self._operands(command.a_values),
-                    "b_values": self._operands(command.b_values)}})
+                return self._pack(command, command.opcode, {"kstep": self._kstep(command)})
             case Dense(a_values=a_values, b_values=b_values):
                 return self._pack(command, command.opcode, {"kstep": {
                     "a_values": self._operands(a_values), "b_values": self._operands(b_values)}})
@@ -138,6 +146,27 @@ class CommandEncoder(_Encoder):
                 raise UnsupportedCommand("DenseGroup: the sparse core takes Dense k-steps "
                                          "(dense_tile_commands), not the baseline's groups")
         raise TypeError(f"{command!r}: not a dstc.sim.isa command")
+
+    def _kstep(self, command):
+        """The ``kstep`` body of a KSTEP; with ``kstep_bitmaps="inline"`` its bitmaps too.
+        Raises :class:`~dstc.gen.codec.CodecError` for bitmaps missing on an inline core,
+        given on a header core, or of another length than the tile's side."""
+        body = {"k": command.k, "a_count": command.a_count, "b_count": command.b_count,
+                "a_values": self._operands(command.a_values),
+                "b_values": self._operands(command.b_values)}
+        if self.config.inline_kstep != command.inline:
+            raise CodecError(
+                f"Kstep: a_bitmap={_shown(command.a_bitmap)}, b_bitmap="
+                f"{_shown(command.b_bitmap)}: kstep_bitmaps={self.config.kstep_bitmaps!r} "
+                f"needs {'both bitmaps' if self.config.inline_kstep else 'None for both'}")
+        if command.inline:
+            for name, bitmap, width in (("a_bitmap", command.a_bitmap, self.config.tile_m),
+                                        ("b_bitmap", command.b_bitmap, self.config.tile_n)):
+                if bitmap is None or np.shape(bitmap) != (width,):
+                    raise CodecError(f"Kstep: {name} has shape {np.shape(bitmap)}, the "
+                                     f"layout needs ({width},)")
+                body[name] = _bitmap(bitmap)
+        return body
 
     def decode_response(self, bits):
         """A :class:`~dstc.sim.isa.Response` from the bits of one response beat."""

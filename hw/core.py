@@ -1,10 +1,12 @@
 """The Dual-side Sparse Tensor Core of one sub-core."""
 
-from amaranth import Cat, Module, Mux, Signal, Value
+import types
+
+from amaranth import C, Cat, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.utils import exact_log2
 
-from ..sim.isa import ISSUE_OPCODES, TILE_OPCODES, pipeline_latency
+from ..sim.isa import TILE_OPCODES, core_opcodes, issue_opcodes, pipeline_latency
 from .accumulator import AccumulatorTile
 from .accumulator_signature import drive_storage, scatter_signature
 from .chunk_sequencer import ChunkSequencer
@@ -19,6 +21,7 @@ from .isa import (
     core_signature,
     response_layout,
 )
+from .kstep_check import InlineKstepCheck
 from .multiply_stage import MultiplyStage
 from .placement_check import PlacementCheck
 from .popcount import Popcount
@@ -59,7 +62,11 @@ class DstcCore(wiring.Component):
 
     The accumulator is the variant the configuration selects (:func:`accumulator_for`); with
     lane classes the KSTEP's chunk counts are class rounds
-    (:class:`~dstc.hw.class_rounds.ClassRounds`, ``a_rounds``/``b_rounds``).
+    (:class:`~dstc.hw.class_rounds.ClassRounds`, ``a_rounds``/``b_rounds``). A KSTEP's bitmaps
+    come from the open SpWMMA's header (:class:`~dstc.hw.spwmma_tracker.SpwmmaTracker`,
+    ``tracker``) or, with ``kstep_bitmaps="inline"``, from the KSTEP itself
+    (:class:`~dstc.hw.kstep_check.InlineKstepCheck`, ``kstep_check``: no header register,
+    and SPWMMA is an unknown opcode).
 
     Ports: ``cmd`` (stream in, :func:`~dstc.hw.isa.command_layout`), ``rsp`` (stream out,
     :func:`~dstc.hw.isa.response_layout`), ``errors`` (sticky :class:`ErrorFlag` bits),
@@ -79,7 +86,6 @@ class DstcCore(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         config = self._config
-        m.submodules.tracker = tracker = SpwmmaTracker(config)
         m.submodules.ohmma_check = ohmma_check = PlacementCheck(config)
         m.submodules.sequencer = sequencer = ChunkSequencer(config)
         m.submodules.multiply = multiply = MultiplyStage(config)
@@ -105,7 +111,7 @@ class DstcCore(wiring.Component):
         free = Signal()
         m.d.comb += free.eq(~drain.busy if config.tile_buffers == 1 else 1)
         with m.Switch(opcode):
-            with m.Case(*sorted(ISSUE_OPCODES)):
+            with m.Case(*sorted(issue_opcodes(config))):
                 m.d.comb += cmd.ready.eq(sequencer.work.ready & free)
             with m.Case(Opcode.DRAIN):
                 m.d.comb += cmd.ready.eq(pipeline_empty & ~drain.busy)
@@ -120,16 +126,9 @@ class DstcCore(wiring.Component):
             return fire & (opcode == op)
 
         # -- SpWMMA tracking and checks, then work for the sequencer --------------------------
-        m.d.comb += [
-            tracker.header.eq(body.header), tracker.kstep_k.eq(body.kstep.k),
-            tracker.kstep_a_count.eq(body.kstep.a_count),
-            tracker.kstep_b_count.eq(body.kstep.b_count),
-            tracker.open.eq(firing(Opcode.SPWMMA)),
-            tracker.retire.eq(firing(Opcode.KSTEP) & tracker.ok),
-            tracker.abort.eq(fire & (opcode != Opcode.KSTEP) & (opcode != Opcode.CLEAR_STATUS)),
-            ohmma_check.placement.eq(body.ohmma.placement),
-        ]
-        self._drive_work(m, sequencer.work, cmd, free, tracker, ohmma_check)
+        kstep = self._kstep_checks(m, body, fire, firing)
+        m.d.comb += ohmma_check.placement.eq(body.ohmma.placement)
+        self._drive_work(m, sequencer.work, cmd, free, kstep, ohmma_check)
 
         # -- accumulator, drain: tile row -> formatter -> response register -------------------
         drain_mode = Signal.like(body.drain)         # the DRAIN's options, for its whole run
@@ -150,11 +149,12 @@ class DstcCore(wiring.Component):
 
         # -- errors, counters, idle -----------------------------------------------------------
         raised = {
-            ErrorFlag.UNKNOWN_OPCODE: fire & ~Cat(opcode == op for op in Opcode).any(),
-            ErrorFlag.KSTEP_UNEXPECTED: firing(Opcode.KSTEP) & tracker.unexpected,
-            ErrorFlag.KSTEP_ORDER: firing(Opcode.KSTEP) & tracker.order,
-            ErrorFlag.COUNT_MISMATCH: firing(Opcode.KSTEP) & tracker.count_mismatch,
-            ErrorFlag.SPWMMA_ABORTED: tracker.abort & tracker.expecting,
+            ErrorFlag.UNKNOWN_OPCODE: fire & ~Cat(opcode == op
+                                                  for op in sorted(core_opcodes(config))).any(),
+            ErrorFlag.KSTEP_UNEXPECTED: firing(Opcode.KSTEP) & kstep.unexpected,
+            ErrorFlag.KSTEP_ORDER: firing(Opcode.KSTEP) & kstep.order,
+            ErrorFlag.COUNT_MISMATCH: firing(Opcode.KSTEP) & kstep.count_mismatch,
+            ErrorFlag.SPWMMA_ABORTED: kstep.aborted,
             ErrorFlag.OHMMA_CONFLICT: firing(Opcode.OHMMA) & ohmma_check.conflict,
             ErrorFlag.OHMMA_REACH: (firing(Opcode.OHMMA) & ~ohmma_check.conflict
                                     & ohmma_check.out_of_reach),
@@ -171,33 +171,74 @@ class DstcCore(wiring.Component):
             [getattr(status, f"{name}_increment").eq(value) for name, value in increments.items()],
             self.errors.eq(status.errors),
             [getattr(self, name).eq(getattr(status, name)) for name in COUNTERS],
-            self.idle.eq(pipeline_empty & ~drain.busy & ~tracker.expecting & ~self.rsp.valid),
+            self.idle.eq(pipeline_empty & ~drain.busy & ~kstep.expecting & ~self.rsp.valid),
         ]
         return m
 
-    def _drive_work(self, m, work, cmd, open_, tracker, ohmma_check):
+    def _kstep_checks(self, m, body, fire, firing):
+        """The checks of the KSTEP on the command port and its k-step's bitmaps.
+
+        With ``kstep_bitmaps="header"``: the :class:`SpwmmaTracker` (``tracker``), which holds
+        the open SpWMMA's header and pending k-steps, opened by SPWMMA, retired by an accepted
+        KSTEP that passes its checks and aborted by any other accepted command but
+        CLEAR_STATUS. With ``"inline"``: :class:`InlineKstepCheck` (``kstep_check``) on the
+        beat's own bitmaps, no state (KSTEP_UNEXPECTED, KSTEP_ORDER and SPWMMA_ABORTED cannot
+        occur). Returns a namespace of signals: ``a_bitmap``, ``b_bitmap``, ``a_popcount``,
+        ``b_popcount``, ``issue`` (offer the k-step to the sequencer), ``unexpected``,
+        ``order``, ``count_mismatch``, ``aborted`` (an accepted command ends an open SpWMMA)
+        and ``expecting`` (k-steps are pending)."""
+        config = self._config
+        kstep = body.kstep
+        if config.inline_kstep:
+            m.submodules.kstep_check = check = InlineKstepCheck(config)
+            m.d.comb += [
+                check.a_bitmap.eq(kstep.a_bitmap), check.b_bitmap.eq(kstep.b_bitmap),
+                check.kstep_a_count.eq(kstep.a_count), check.kstep_b_count.eq(kstep.b_count),
+            ]
+            return types.SimpleNamespace(
+                a_bitmap=check.a_bitmap, b_bitmap=check.b_bitmap, a_popcount=check.a_popcount,
+                b_popcount=check.b_popcount, issue=check.issue, unexpected=C(0, 1),
+                order=C(0, 1), count_mismatch=check.count_mismatch, aborted=C(0, 1),
+                expecting=C(0, 1))
+        m.submodules.tracker = tracker = SpwmmaTracker(config)
+        opcode = self.cmd.payload.opcode
+        m.d.comb += [
+            tracker.header.eq(body.header), tracker.kstep_k.eq(kstep.k),
+            tracker.kstep_a_count.eq(kstep.a_count),
+            tracker.kstep_b_count.eq(kstep.b_count),
+            tracker.open.eq(firing(Opcode.SPWMMA)),
+            tracker.retire.eq(firing(Opcode.KSTEP) & tracker.ok),
+            tracker.abort.eq(fire & (opcode != Opcode.KSTEP) & (opcode != Opcode.CLEAR_STATUS)),
+        ]
+        return types.SimpleNamespace(
+            a_bitmap=tracker.a_bitmap, b_bitmap=tracker.b_bitmap, a_popcount=tracker.a_popcount,
+            b_popcount=tracker.b_popcount, issue=tracker.ok, unexpected=tracker.unexpected,
+            order=tracker.order, count_mismatch=tracker.count_mismatch,
+            aborted=tracker.abort & tracker.expecting, expecting=tracker.expecting)
+
+    def _drive_work(self, m, work, cmd, open_, checks, ohmma_check):
         """Offer the command on ``cmd`` to the sequencer's ``work`` stream when ``open_``: a
-        KSTEP that passes the tracker's checks, a DENSE k-step (all-ones bitmaps, full chunk
-        counts) or a conflict-free OHMMA whose lanes reach their cells, with a valid lane on
-        each side (``direct``)."""
+        KSTEP that passes its ``checks`` (:meth:`_kstep_checks`) with a nonzero on both sides,
+        a DENSE k-step (all-ones bitmaps, full chunk counts) or a conflict-free OHMMA whose
+        lanes reach their cells, with a valid lane on each side (``direct``)."""
         config = self._config
         rows, cols = config.array_rows, config.array_cols
         body = cmd.payload.body
         kstep, ohmma = body.kstep, body.ohmma
-        a_rounds = self._rounds(m, "a", tracker.a_bitmap, tracker.a_popcount, config.tile_m,
+        a_rounds = self._rounds(m, "a", checks.a_bitmap, checks.a_popcount, config.tile_m,
                                 rows, config.row_classes)
-        b_rounds = self._rounds(m, "b", tracker.b_bitmap, tracker.b_popcount, config.tile_n,
+        b_rounds = self._rounds(m, "b", checks.b_bitmap, checks.b_popcount, config.tile_n,
                                 cols, config.col_classes)
         with m.Switch(cmd.payload.opcode):
             with m.Case(Opcode.KSTEP):
                 m.d.comb += [
-                    work.payload.a_bitmap.eq(tracker.a_bitmap),
-                    work.payload.b_bitmap.eq(tracker.b_bitmap),
+                    work.payload.a_bitmap.eq(checks.a_bitmap),
+                    work.payload.b_bitmap.eq(checks.b_bitmap),
                     work.payload.a_values.eq(kstep.a_values),
                     work.payload.b_values.eq(kstep.b_values),
                     work.payload.a_chunks.eq(a_rounds),
                     work.payload.b_chunks.eq(b_rounds),
-                    work.valid.eq(cmd.valid & open_ & tracker.ok),
+                    work.valid.eq(cmd.valid & open_ & checks.issue),
                 ]
             with m.Case(Opcode.DENSE):
                 m.d.comb += [

@@ -56,15 +56,23 @@ def header_layout(config):
 
 def kstep_layout(config):
     """KSTEP and DENSE body: ``k``, the producer's nonzero counts, and the condensed A column
-    and B row (slots past the counts are ignored). DENSE uses only the values, all of them."""
+    and B row (slots past the counts are ignored). DENSE uses only the values, all of them.
+
+    With ``kstep_bitmaps="inline"`` the body also carries the k-step's ``a_bitmap``
+    (``tile_m`` bits, the A column) and ``b_bitmap`` (``tile_n`` bits, the B row), after the
+    values so that every other field keeps its offset; ``k`` then stays, ignored by the core
+    (as DENSE ignores it)."""
     operand = operand_shape(config)
-    return data.StructLayout({
+    fields = {
         "k": index_shape(config.k_chunk),
         "a_count": range(config.tile_m + 1),
         "b_count": range(config.tile_n + 1),
         "a_values": data.ArrayLayout(operand, config.tile_m),
         "b_values": data.ArrayLayout(operand, config.tile_n),
-    })
+    }
+    if config.inline_kstep:
+        fields.update(a_bitmap=config.tile_m, b_bitmap=config.tile_n)
+    return data.StructLayout(fields)
 
 
 def _lanes_layout(config):
@@ -98,17 +106,13 @@ def drain_layout(config):
 
 
 def command_layout(config):
-    """One command beat: ``opcode`` (4 bits, low) and ``body``."""
-    return data.StructLayout({
-        "opcode": 4,
-        "body": data.UnionLayout({
-            "header": header_layout(config),
-            "kstep": kstep_layout(config),
-            "ohmma": ohmma_layout(config),
-            "load": load_layout(config),
-            "drain": drain_layout(config),
-        }),
-    })
+    """One command beat: ``opcode`` (4 bits, low) and ``body``, the union of the bodies:
+    ``header`` (SPWMMA; absent with ``kstep_bitmaps="inline"``, which has no SPWMMA),
+    ``kstep``, ``ohmma``, ``load`` and ``drain``."""
+    bodies = {} if config.inline_kstep else {"header": header_layout(config)}
+    bodies.update(kstep=kstep_layout(config), ohmma=ohmma_layout(config),
+                  load=load_layout(config), drain=drain_layout(config))
+    return data.StructLayout({"opcode": 4, "body": data.UnionLayout(bodies)})
 
 
 def response_layout(config):

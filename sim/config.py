@@ -10,7 +10,7 @@ import json
 import re
 
 __all__ = ["ConfigError", "NumberType", "DstcConfig", "LANE_PLACEMENTS", "ROW_CLASSES",
-           "COL_CLASSES", "TILE_BUFFERS", "PRESETS", "preset"]
+           "COL_CLASSES", "KSTEP_BITMAPS", "TILE_BUFFERS", "PRESETS", "preset"]
 
 
 class ConfigError(ValueError):
@@ -74,6 +74,9 @@ LANE_PLACEMENTS = ("crossbar", "reach")
 #: Accepted numbers of row lane classes and of column lane classes (docs/config.md).
 ROW_CLASSES = (1, 2, 4, 8)
 COL_CLASSES = (1, 2)
+#: Where a SpWMMA's bitmaps travel (docs/isa.md): in a SPWMMA header beat before its KSTEPs
+#: (the reference ISA), or each k-step's A column and B row inline in its own KSTEP body.
+KSTEP_BITMAPS = ("header", "inline")
 #: Accepted numbers of accumulator tile buffers: one (a DRAIN blocks the core while its rows
 #: leave), or two (a DRAIN swaps them and drains one while commands work on the other;
 #: docs/isa.md, "Two tile buffers").
@@ -96,6 +99,11 @@ class DstcConfig:
     ``col_classes`` H (:data:`COL_CLASSES`) split the lanes into classes: row lane ``l``
     serves only the rows ``r`` with ``r mod G == l // (array_rows / G)`` (columns likewise).
 
+    The command set: ``kstep_bitmaps`` (:data:`KSTEP_BITMAPS`) is ``"header"`` (a SPWMMA
+    header beat carries all ``k_chunk`` A-column and B-row bitmaps, then one KSTEP per
+    non-empty k-step) or ``"inline"`` (no header: each KSTEP carries its own k-step's two
+    bitmaps, which saves the header's command cycle and the core's header register).
+
     ``tile_buffers`` (:data:`TILE_BUFFERS`): the accumulator tiles of both cores. With 2, a
     DRAIN swaps the compute and drain buffers, and the commands after it work on the other
     buffer while the drained rows leave (docs/isa.md).
@@ -111,6 +119,7 @@ class DstcConfig:
     lane_placement: str = "crossbar"
     row_classes: int = 1
     col_classes: int = 1
+    kstep_bitmaps: str = "header"
     tile_buffers: int = 1
 
     def __post_init__(self):
@@ -159,8 +168,8 @@ class DstcConfig:
                               f"{list(TILE_BUFFERS)}")
 
     def _check_variant(self):
-        """Validate the accumulator variant: ``lane_placement``, ``row_classes`` and
-        ``col_classes`` (see the class docstring)."""
+        """Validate the accumulator variant (``lane_placement``, ``row_classes`` and
+        ``col_classes``) and the command set (``kstep_bitmaps``); see the class docstring."""
         if not isinstance(self.lane_placement, str) or \
                 self.lane_placement not in LANE_PLACEMENTS:
             raise ConfigError(f"lane_placement={self.lane_placement!r}: must be one of "
@@ -182,6 +191,10 @@ class DstcConfig:
                 raise ConfigError(
                     f"{name}={value}: lane classes need lane_placement='reach' (lane skipping "
                     f"inside each class), not {self.lane_placement!r}")
+
+        if not isinstance(self.kstep_bitmaps, str) or self.kstep_bitmaps not in KSTEP_BITMAPS:
+            raise ConfigError(f"kstep_bitmaps={self.kstep_bitmaps!r}: must be one of "
+                              f"{list(KSTEP_BITMAPS)}")
 
     # -- number types -------------------------------------------------------------------------
 
@@ -316,6 +329,12 @@ class DstcConfig:
         return dataclasses.replace(self, **changes)
 
     @property
+    def inline_kstep(self):
+        """True when each KSTEP carries its own k-step's bitmaps (``kstep_bitmaps="inline"``):
+        the core then has no SPWMMA command and no header register (docs/isa.md)."""
+        return self.kstep_bitmaps == "inline"
+
+    @property
     def row_class_lanes(self):
         """Row lanes per row class (``array_rows / row_classes``)."""
         return self.array_rows // self.row_classes
@@ -333,6 +352,8 @@ class DstcConfig:
             text += f", {self.lane_placement} lanes"
         if self.row_classes > 1 or self.col_classes > 1:
             text += f", {self.row_classes}x{self.col_classes} lane classes"
+        if self.kstep_bitmaps != "header":
+            text += f", {self.kstep_bitmaps} k-step bitmaps"
         if self.tile_buffers > 1:
             text += f", {self.tile_buffers} tile buffers"
         return text
@@ -376,11 +397,14 @@ PRESETS = {
     "small8-g4": _SMALL8.replace(lane_placement="reach", row_classes=4),
     "small8-g8": _SMALL8.replace(lane_placement="reach", row_classes=8),
     "small8-g8h2": _SMALL8.replace(lane_placement="reach", row_classes=8, col_classes=2),
+    # No SPWMMA header: every KSTEP carries its own k-step's bitmaps (docs/isa.md).
+    "small8-inline": _SMALL8.replace(kstep_bitmaps="inline"),
     # The same designs on the paper's sub-core (docs/units/accumulator.md).
     "default-reach": DstcConfig(lane_placement="reach"),
     "default-g2": DstcConfig(lane_placement="reach", row_classes=2),
     "default-g8": DstcConfig(lane_placement="reach", row_classes=8),
     "default-g8h2": DstcConfig(lane_placement="reach", row_classes=8, col_classes=2),
+    "default-inline": DstcConfig(kstep_bitmaps="inline"),
     # Two accumulator tile buffers: a drain overlaps the next tile's commands (both cores).
     "small8-tb2": _SMALL8.replace(tile_buffers=2),
     "default-tb2": DstcConfig(tile_buffers=2),

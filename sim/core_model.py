@@ -12,7 +12,7 @@ import numpy as np
 from .arith import Arithmetic
 from .cycles import CoreTiming
 from .golden import bitmap_issues
-from .isa import ErrorFlag, Opcode, Response, check_command, lane_reaches
+from .isa import ErrorFlag, Opcode, Response, check_command, core_opcodes, lane_reaches
 
 __all__ = ["CoreModel"]
 
@@ -33,6 +33,7 @@ class CoreModel:
         self.errors = 0
         self.counters = dict.fromkeys(("ohmma_issued", "useful_macs", "mac_slots"), 0)
         self.timing = CoreTiming(config)
+        self._opcodes = core_opcodes(config)
 
     # -- execution ----------------------------------------------------------------------------
 
@@ -42,8 +43,10 @@ class CoreModel:
         configuration (:func:`~dstc.sim.isa.check_command`), before anything changes."""
         check_command(command, self.config)
         opcode = int(command.opcode)
-        if opcode not in set(Opcode):
+        if opcode not in self._opcodes:
+            # Dropped (a SPWMMA of an inline-bitmap core included); closes an open SpWMMA.
             self.errors |= ErrorFlag.UNKNOWN_OPCODE
+            opcode = None
         if self.pending.any() and opcode not in (Opcode.KSTEP, Opcode.CLEAR_STATUS):
             self.errors |= ErrorFlag.SPWMMA_ABORTED
             self.pending[:] = False
@@ -71,7 +74,7 @@ class CoreModel:
         elif opcode == Opcode.CLEAR_STATUS:
             self.errors = 0
             self.counters = dict.fromkeys(self.counters, 0)
-        return self.timing.accept(opcode, issues), responses
+        return self.timing.accept(int(command.opcode), issues), responses
 
     def run(self, commands):
         """Run ``commands``; returns ``(accept_cycles, responses)``."""
@@ -102,6 +105,8 @@ class CoreModel:
     # -- commands -----------------------------------------------------------------------------
 
     def _kstep(self, command):
+        if self.config.inline_kstep:
+            return self._inline_kstep(command)
         if not self.pending.any():
             self.errors |= ErrorFlag.KSTEP_UNEXPECTED
             return 0
@@ -113,6 +118,20 @@ class CoreModel:
             self.errors |= ErrorFlag.COUNT_MISMATCH
             return 0
         self.pending[command.k] = False
+        issues = int(bitmap_issues(a_map, b_map, self.config))
+        return self._issue(np.flatnonzero(a_map), command.a_values[:command.a_count],
+                           np.flatnonzero(b_map), command.b_values[:command.b_count], issues)
+
+    def _inline_kstep(self, command):
+        """A KSTEP that carries its own bitmaps: only the counts are checked (no header, no
+        order); a k-step with an empty side issues nothing."""
+        a_map = np.asarray(command.a_bitmap, bool)
+        b_map = np.asarray(command.b_bitmap, bool)
+        if command.a_count != a_map.sum() or command.b_count != b_map.sum():
+            self.errors |= ErrorFlag.COUNT_MISMATCH
+            return 0
+        if not (a_map.any() and b_map.any()):
+            return 0
         issues = int(bitmap_issues(a_map, b_map, self.config))
         return self._issue(np.flatnonzero(a_map), command.a_values[:command.a_count],
                            np.flatnonzero(b_map), command.b_values[:command.b_count], issues)

@@ -3,8 +3,10 @@
 A k-step with ``a`` nonzeros in its A column and ``b`` in its B row issues
 ``ceil(a / array_rows) * ceil(b / array_cols)`` OHMMA, one per cycle; a k-step with an empty
 side issues none and costs nothing. A SpWMMA additionally spends
-:data:`SPWMMA_FIXED_CYCLES` on its bitmap header, so in a back-to-back command stream a tile
-occupies the core for ``sum(issues) + SPWMMA_FIXED_CYCLES`` cycles. Products reach the
+:func:`spwmma_fixed_cycles` on its bitmap header (:data:`SPWMMA_FIXED_CYCLES`, 1, with
+``kstep_bitmaps="header"``; 0 with ``"inline"``, whose KSTEPs carry their own bitmaps), so in
+a back-to-back command stream a tile occupies the core for ``sum(issues) +
+spwmma_fixed_cycles(config)`` cycles. Products reach the
 accumulator :func:`~dstc.sim.isa.pipeline_latency` cycles after their issue cycle; this
 latency is paid once before a drain, not per tile.
 
@@ -14,13 +16,19 @@ predicts.
 """
 
 from .golden import bitmap_issues
-from .isa import ISSUE_OPCODES, TILE_OPCODES, Opcode, pipeline_latency
+from .isa import TILE_OPCODES, Opcode, issue_opcodes, pipeline_latency
 
-__all__ = ["SPWMMA_FIXED_CYCLES", "CoreTiming", "tile_issue_cycles", "spwmma_cycles",
-           "dense_tile_cycles", "gemm_issue_cycles"]
+__all__ = ["SPWMMA_FIXED_CYCLES", "spwmma_fixed_cycles", "CoreTiming", "tile_issue_cycles",
+           "spwmma_cycles", "dense_tile_cycles", "gemm_issue_cycles"]
 
 #: Cycles a SpWMMA spends besides issuing: the cycle its bitmap header is accepted.
 SPWMMA_FIXED_CYCLES = 1
+
+
+def spwmma_fixed_cycles(config):
+    """Cycles a SpWMMA of ``config``'s core spends besides issuing: :data:`SPWMMA_FIXED_CYCLES`
+    (its header beat) with ``kstep_bitmaps="header"``, 0 with ``"inline"`` (no header)."""
+    return 0 if config.inline_kstep else SPWMMA_FIXED_CYCLES
 
 
 class CoreTiming:
@@ -30,7 +38,7 @@ class CoreTiming:
     Rules (one command per cycle at most; ``issue_last`` is the cycle of the last OHMMA issued
     so far, ``drain_end`` the cycle in which the last drain loaded its last row):
 
-    * :data:`~dstc.sim.isa.ISSUE_OPCODES` wait for the sequencer: no earlier than
+    * :func:`~dstc.sim.isa.issue_opcodes` wait for the sequencer: no earlier than
       ``issue_last``; one accepted in cycle ``t`` issues its ``n`` OHMMA in cycles ``t + 1``
       to ``t + n``;
     * :data:`~dstc.sim.isa.TILE_OPCODES` wait for the pipeline to empty: no earlier than
@@ -46,6 +54,7 @@ class CoreTiming:
     def __init__(self, config):
         self.config = config
         self.latency = pipeline_latency(config)
+        self._issue_opcodes = issue_opcodes(config)
         self.accepted = -1
         self.issue_last = -10
         self.drain_end = -1
@@ -57,7 +66,7 @@ class CoreTiming:
         cycle = self.accepted + 1
         if self.config.tile_buffers == 1 or opcode == Opcode.DRAIN:
             cycle = max(cycle, self.drain_end + 1)
-        if opcode in ISSUE_OPCODES:
+        if opcode in self._issue_opcodes:
             cycle = max(cycle, self.issue_last)
         elif opcode in TILE_OPCODES:
             cycle = max(cycle, self.issue_last + 1 + self.latency)
@@ -103,8 +112,8 @@ def tile_issue_cycles(a_bitmaps, b_bitmaps, config):
 
 
 def spwmma_cycles(a_bitmaps, b_bitmaps, config):
-    """Cycles one SpWMMA occupies the core: issue cycles plus :data:`SPWMMA_FIXED_CYCLES`."""
-    return tile_issue_cycles(a_bitmaps, b_bitmaps, config) + SPWMMA_FIXED_CYCLES
+    """Cycles one SpWMMA occupies the core: issue cycles plus :func:`spwmma_fixed_cycles`."""
+    return tile_issue_cycles(a_bitmaps, b_bitmaps, config) + spwmma_fixed_cycles(config)
 
 
 def dense_tile_cycles(config):

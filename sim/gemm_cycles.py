@@ -8,16 +8,18 @@ second. docs/workloads.md derives the formula; in short, for each output tile ``
 has at least one tile pair ``kt`` with both coarse bits set (``P > 0`` such pairs):
 
 * the tile starts with ``S0`` command cycles (1 CLEAR, or ``tile_m`` LOAD_ROW when C is given);
-* each issued SpWMMA costs 1 header cycle, each of its non-empty k-steps ``n = cost(k-step)``
-  cycles (``n >= 1``): the next issue command is accepted in the cycle of the last OHMMA;
+* each issued SpWMMA costs ``F`` header cycles (``F = spwmma_fixed_cycles(config)``: 1 with
+  ``kstep_bitmaps="header"``, 0 with ``"inline"``, whose KSTEPs carry their own bitmaps),
+  each of its non-empty k-steps ``n = cost(k-step)`` cycles (``n >= 1``): the next issue
+  command is accepted in the cycle of the last OHMMA;
 * the DRAIN waits for the pipeline: ``1 + pipeline_latency(config)`` cycles after the last
   OHMMA, minus the header cycles of the header-only SpWMMAs (pairs whose k-steps never overlap) that
   follow it, never less than 0;
 * the DRAIN is accepted, then sends ``tile_m`` rows; the next tile starts one cycle later.
 
-So a tile occupies ``S0 + P + I + tail + 1 + tile_m`` cycles (``I``: its OHMMA issue cycles)
-and the GEMM ``sum over tiles + 1`` (the hand-over of the last row). Skipped tiles cost nothing;
-a GEMM whose tiles are all skipped sends no command and takes 0 cycles.
+So a tile occupies ``S0 + F * P + I + tail + 1 + tile_m`` cycles (``I``: its OHMMA issue
+cycles) and the GEMM ``sum over tiles + 1`` (the hand-over of the last row). Skipped tiles
+cost nothing; a GEMM whose tiles are all skipped sends no command and takes 0 cycles.
 
 With two tile buffers (``config.tile_buffers = 2``) the next tile starts the cycle after the
 DRAIN is accepted, while the rows leave, and only its own DRAIN waits for them: with
@@ -46,7 +48,7 @@ import math
 
 import numpy as np
 
-from .cycles import SPWMMA_FIXED_CYCLES
+from .cycles import spwmma_fixed_cycles
 from .dense_model import DenseTiming
 from .isa import DOT_LENGTH, DenseGeometry, dense_pipeline_latency, pipeline_latency
 
@@ -189,6 +191,7 @@ class GemmCycles:
 
     cycles: int            #: cycles of the whole program (0 when no command is sent)
     tiles_issued: int      #: SpWMMA sent (tile pairs with both coarse bits set)
+    headers: int           #: SPWMMA header beats sent (``tiles_issued``; 0 with inline bitmaps)
     tiles_skipped: int     #: tile pairs skipped by the coarse bitmaps
     output_tiles: int      #: output tiles drained (with at least one issued pair)
     ksteps: int            #: KSTEP commands (k-steps with a nonzero on both sides)
@@ -283,8 +286,9 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
 
     ``a_bitmap`` (``M x K``) and ``b_bitmap`` (``K x N``): bool nonzero maps of the operands
     (other dtypes: nonzero means set). ``cost``: a :class:`KstepCost` (default
-    :class:`ChunkCost`, the core as built). ``with_c``: the program loads C with ``tile_m``
-    LOAD_ROW per output tile instead of one CLEAR.
+    :class:`ChunkCost`, the core as built). ``config.kstep_bitmaps`` decides whether each
+    SpWMMA pays a header cycle (:func:`~dstc.sim.cycles.spwmma_fixed_cycles`). ``with_c``:
+    the program loads C with ``tile_m`` LOAD_ROW per output tile instead of one CLEAR.
 
     Returns a :class:`GemmCycles` whose ``cycles`` equals
     ``sparse_gemm_cycles(gemm_program(A, B, config))`` (with C when ``with_c``), for the
@@ -313,6 +317,7 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
         fa3 = fa.reshape(gm, gk, kc).transpose(1, 0, 2).astype(np.float64)
         fb3 = fb.reshape(gk, kc, gn).astype(np.float64)
     start = tm if with_c else 1
+    fixed = spwmma_fixed_cycles(config)
     rows_per_block = max(1, _BLOCK_ELEMENTS // max(1, gk * gn))
     cycles = issued = drained = ohmma = 0
     first = None           # X of the first tile in program order
@@ -334,11 +339,11 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
         trailing = (pairs & (kt_number > last_issue)).sum(axis=0)
         wait = 1 + pipeline_latency(config)
         tail = np.where(last_issue > 0,
-                        np.maximum(0, wait - SPWMMA_FIXED_CYCLES * trailing), 0)
+                        np.maximum(0, wait - fixed * trailing), 0)
         n_pairs = pairs.sum(axis=0)
         tile_issues = pair_issues.sum(axis=0).astype(np.int64)
         live = n_pairs > 0
-        before_drain = start + SPWMMA_FIXED_CYCLES * n_pairs + tile_issues + tail  # X
+        before_drain = start + fixed * n_pairs + tile_issues + tail  # X
         if first is None and live.any():
             first = int(before_drain[live][0])   # row-major: the program's first tile
         cycles += int(np.where(live, _drain_period(before_drain, config), 0).sum())
@@ -349,9 +354,10 @@ def gemm_cycles(a_bitmap, b_bitmap, config, cost=None, with_c=False):
         # The first tile, and the end: the last DRAIN's rows and the hand-over of the last.
         cycles += first - int(_drain_period(first, config)) + tm + 2
     # else: nothing is sent, the core stays idle: 0 cycles (what the RTL measures).
-    return GemmCycles(cycles=cycles, tiles_issued=issued, tiles_skipped=gm * gn * gk - issued,
-                      output_tiles=drained, ksteps=ksteps,
-                      commands=drained * (start + 1) + issued + ksteps, ohmma=ohmma,
+    headers = issued if fixed else 0
+    return GemmCycles(cycles=cycles, tiles_issued=issued, headers=headers,
+                      tiles_skipped=gm * gn * gk - issued, output_tiles=drained, ksteps=ksteps,
+                      commands=drained * (start + 1) + headers + ksteps, ohmma=ohmma,
                       useful_macs=useful)
 
 

@@ -15,6 +15,7 @@ from .bitmap import BitmapTile, check_tile
 from .config import ConfigError
 
 __all__ = ["Opcode", "ErrorFlag", "ISSUE_OPCODES", "TILE_OPCODES", "DENSE_OPCODES",
+           "core_opcodes", "issue_opcodes",
            "pipeline_latency", "lane_reach", "lane_reaches", "reach_lanes",
            "DOT_LENGTH", "DenseGeometry", "dense_pipeline_latency", "Clear",
            "LoadRow", "Spwmma", "Kstep", "Dense", "DenseGroup", "Ohmma", "Drain", "ClearStatus",
@@ -56,6 +57,22 @@ TILE_OPCODES = frozenset({Opcode.CLEAR, Opcode.LOAD_ROW, Opcode.DRAIN, Opcode.CL
 #: Commands the dense baseline executes; any other opcode sets ``UNKNOWN_OPCODE``.
 DENSE_OPCODES = frozenset({Opcode.CLEAR, Opcode.LOAD_ROW, Opcode.DENSE, Opcode.DRAIN,
                            Opcode.CLEAR_STATUS})
+
+
+def core_opcodes(config):
+    """The opcodes the sparse core of ``config`` executes (a frozenset of :class:`Opcode`):
+    all of them with ``kstep_bitmaps="header"``; without SPWMMA with ``"inline"``, where a
+    SPWMMA beat is an unknown opcode (``UNKNOWN_OPCODE``, dropped)."""
+    if config.inline_kstep:
+        return frozenset(Opcode) - {Opcode.SPWMMA}
+    return frozenset(Opcode)
+
+
+def issue_opcodes(config):
+    """:data:`ISSUE_OPCODES` of ``config``'s sparse core: the commands accepted once the chunk
+    sequencer is free (without SPWMMA when ``kstep_bitmaps="inline"``: an unknown opcode
+    waits for nothing but a drain)."""
+    return ISSUE_OPCODES & core_opcodes(config)
 
 
 def pipeline_latency(config):
@@ -228,14 +245,26 @@ class Spwmma:
 @dataclasses.dataclass(frozen=True, eq=False)
 class Kstep:
     """Condensed values of k-step ``k``: ``a_count`` A values and ``b_count`` B values (arrays
-    of ``tile_m`` and ``tile_n`` slots; slots past the counts are ignored)."""
+    of ``tile_m`` and ``tile_n`` slots; slots past the counts are ignored).
+
+    On a core with ``kstep_bitmaps="inline"`` the KSTEP also carries the k-step's bitmaps,
+    ``a_bitmap`` (bool, ``tile_m``: the A column) and ``b_bitmap`` (bool, ``tile_n``: the B
+    row), and ``k`` is informational (the core ignores it); with ``"header"`` both are
+    ``None`` and the bitmaps come from the SPWMMA header (:func:`check_command`)."""
 
     k: int
     a_count: int
     b_count: int
     a_values: np.ndarray
     b_values: np.ndarray
+    a_bitmap: np.ndarray | None = None
+    b_bitmap: np.ndarray | None = None
     opcode = Opcode.KSTEP
+
+    @property
+    def inline(self):
+        """True when the KSTEP carries its own bitmaps (an inline-bitmap core's KSTEP)."""
+        return self.a_bitmap is not None or self.b_bitmap is not None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -335,7 +364,8 @@ def _check_shape(command, field, shape):
 def check_command(command, config):
     """Raise :class:`CommandError` unless every field of ``command`` (a command of this
     module) fits ``config``: positions and ``k`` inside the tile and the chunk, counts within
-    the tile, arrays of the configuration's lengths, a 4-bit opcode. Values are checked where
+    the tile, arrays of the configuration's lengths, a 4-bit opcode, and a KSTEP's bitmaps
+    present exactly when ``config.kstep_bitmaps`` is ``"inline"``. Values are checked where
     they are converted (:meth:`~dstc.sim.arith.Arithmetic.operands`)."""
     tm, tn = config.tile_m, config.tile_n
     match command:
@@ -351,6 +381,13 @@ def check_command(command, config):
             _check_index(command, "b_count", command.b_count, tn + 1)
             _check_shape(command, "a_values", (tm,))
             _check_shape(command, "b_values", (tn,))
+            if config.inline_kstep:
+                _check_shape(command, "a_bitmap", (tm,))
+                _check_shape(command, "b_bitmap", (tn,))
+            elif command.inline:
+                raise CommandError("Kstep: a_bitmap/b_bitmap given, but kstep_bitmaps='header' "
+                                   "takes the bitmaps from the SPWMMA header (they must be "
+                                   "None)")
         case Dense():
             _check_shape(command, "a_values", (tm,))
             _check_shape(command, "b_values", (tn,))
@@ -378,9 +415,14 @@ def _padded(values, size, dtype):
 
 
 def tile_commands(a_tile, b_tile, config):
-    """The SpWMMA of one tile pair: a header, then a KSTEP for each non-empty k-step.
+    """The SpWMMA of one tile pair: a header, then a KSTEP for each non-empty k-step, in
+    increasing k (the golden model's fp32 accumulation order). With
+    ``kstep_bitmaps="inline"`` there is no header and each KSTEP carries its k-step's A
+    column and B row bitmaps; a k-step with an empty side still gets no KSTEP, so a tile pair
+    whose k-steps never meet sends nothing.
 
     ``a_tile`` / ``b_tile`` are :class:`~sim.bitmap.BitmapTile` (``None`` for an empty tile).
+    Returns a list of commands.
     """
     if a_tile is not None:
         check_tile(a_tile, "A", config, "a_tile")
@@ -391,13 +433,16 @@ def tile_commands(a_tile, b_tile, config):
     b_tile = b_tile or BitmapTile(np.zeros((config.k_chunk, config.tile_n), bool),
                                   np.zeros(0, a_tile.values.dtype))
     header = Spwmma(a_bitmaps=a_tile.bitmaps, b_bitmaps=b_tile.bitmaps)
-    commands = [header]
+    inline = config.inline_kstep
+    commands = [] if inline else [header]
     for k in np.flatnonzero(header.nonempty):
         _, a_vals = a_tile.vector(k)
         _, b_vals = b_tile.vector(k)
+        bitmaps = ({"a_bitmap": a_tile.bitmaps[k].copy(), "b_bitmap": b_tile.bitmaps[k].copy()}
+                   if inline else {})
         commands.append(Kstep(k=int(k), a_count=a_vals.size, b_count=b_vals.size,
                               a_values=_padded(a_vals, config.tile_m, a_vals.dtype),
-                              b_values=_padded(b_vals, config.tile_n, b_vals.dtype)))
+                              b_values=_padded(b_vals, config.tile_n, b_vals.dtype), **bitmaps))
     return commands
 
 

@@ -32,7 +32,8 @@ class GemmProgram:
     drained_tiles: list       #: output tile (i, j) of each DRAIN, in order
     c: np.ndarray | None
     relu: bool
-    tiles_issued: int         #: SpWMMA sent
+    tiles_issued: int         #: SpWMMA sent (tile pairs with both coarse bits set; with
+                              #: inline bitmaps, those whose k-steps never meet send nothing)
     tiles_skipped: int        #: tile pairs skipped by the coarse bitmaps
 
     def assemble(self, responses):
@@ -130,6 +131,8 @@ def sparse_gemm_cycles(program):
         issues = 0
         if command.opcode == Opcode.SPWMMA:
             header = command
+        elif command.opcode == Opcode.KSTEP and command.inline:
+            issues = int(bitmap_issues(command.a_bitmap, command.b_bitmap, config))
         elif command.opcode == Opcode.KSTEP:
             issues = int(bitmap_issues(header.a_bitmaps[command.k], header.b_bitmaps[command.k],
                                        config))

@@ -57,7 +57,8 @@ _COSTS = {"test_real_layer_tiles_through_the_rtl": 230,
           "test_core[small8-icarus]": 60, "test_core[small8-verilator]": 50,
           "test_core_variant[small8-reach]": 50, "test_core_variant[small8-g2]": 50,
           "test_core_variant[small8-g4]": 50, "test_core_variant[small8-g8]": 50,
-          "test_core_variant[small8-g8h2]": 50}
+          "test_core_variant[small8-g8h2]": 50, "test_core_variant[small8-inline]": 50,
+          "test_inline_bitmaps_save_the_headers_on_the_rtl": 40}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -6,6 +6,8 @@ for bit, the error flags, the counters and, when nothing stalled, the cycle in w
 command was accepted and the total cycle count.
 """
 
+import dataclasses
+import hashlib
 import itertools
 
 import numpy as np
@@ -21,16 +23,17 @@ from dstc.sim.isa import (
     Kstep,
     LoadRow,
     Ohmma,
+    Opcode,
     RawCommand,
     Spwmma,
     dense_tile_commands,
     tile_commands,
 )
-from dstc.sim.program import random_operands
+from dstc.sim.program import gemm_program, random_operands, sparse_gemm_cycles
 
 __all__ = ["DENSITIES", "random_values", "accumulator_values", "random_tile_program",
            "structured_program", "dense_program", "malformed_programs", "worked_example_program",
-           "tile_occupancies"]
+           "spwmma_starts", "tile_occupancies", "empty_side_ksteps", "SameGemm", "same_gemm"]
 
 #: Densities of each side swept by the random tile tests.
 DENSITIES = (0.0, 0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
@@ -185,10 +188,12 @@ def malformed_programs(rng, config):
     shows whether anything leaked (docs/isa.md lists what the core does with each)."""
     a_tile, b_tile = _tile_pair(rng, config, 0.7, 0.7)
     spwmma = tile_commands(a_tile, b_tile, config)
-    header, ksteps = spwmma[0], spwmma[1:]
+    inline = config.inline_kstep
+    header, ksteps = (None, spwmma) if inline else (spwmma[0], spwmma[1:])
     first, last = ksteps[0], ksteps[-1]
     wrong_count = Kstep(k=first.k, a_count=first.a_count, b_count=first.b_count - 1,
-                        a_values=first.a_values, b_values=first.b_values)
+                        a_values=first.a_values, b_values=first.b_values,
+                        a_bitmap=first.a_bitmap, b_bitmap=first.b_bitmap)
     rows = np.arange(config.array_rows) % config.tile_m
     conflict = Ohmma(a_values=random_values(rng, config, config.array_rows),
                      a_rows=np.where(rows == 1, 0, rows), a_valid=np.ones(config.array_rows, bool),
@@ -205,35 +210,98 @@ def malformed_programs(rng, config):
             b_values=random_values(rng, config, config.array_cols),
             b_cols=np.arange(config.array_cols), b_valid=np.ones(config.array_cols, bool))
         extra["ohmma_reach"] = ([out_of_reach, *spwmma], ErrorFlag.OHMMA_REACH, (0,))
-    programs = {   # name: (commands, flags, positions of the dropped beats in commands)
-        "unknown_opcode": ([RawCommand(0x0), RawCommand(0xF), *spwmma],
-                           ErrorFlag.UNKNOWN_OPCODE, (0, 1)),
-        "kstep_unexpected": ([first, *spwmma], ErrorFlag.KSTEP_UNEXPECTED, (0,)),
-        "kstep_order": ([header, last, *ksteps], ErrorFlag.KSTEP_ORDER, (1,)),
-        "count_mismatch": ([header, wrong_count, *ksteps], ErrorFlag.COUNT_MISMATCH, (1,)),
-        "ohmma_conflict": ([conflict, *spwmma], ErrorFlag.OHMMA_CONFLICT, (0,)),
-        "drain_mid_spwmma": ([header, *ksteps[:-1]], ErrorFlag.SPWMMA_ABORTED, ()),
-        "clear_mid_spwmma": ([header, first, Clear(), *spwmma], ErrorFlag.SPWMMA_ABORTED, ()),
-        **extra,
-    }
+    if inline:
+        # No header, so no KSTEP_UNEXPECTED, KSTEP_ORDER or SPWMMA_ABORTED; a SPWMMA beat is
+        # an unknown opcode, and a KSTEP's counts are checked against its own bitmaps.
+        programs = {
+            "unknown_opcode": ([RawCommand(0x0), RawCommand(0xF), *spwmma],
+                               ErrorFlag.UNKNOWN_OPCODE, (0, 1)),
+            "spwmma_header": ([RawCommand(Opcode.SPWMMA), *spwmma], ErrorFlag.UNKNOWN_OPCODE,
+                              (0,)),
+            "count_mismatch": ([wrong_count, *ksteps], ErrorFlag.COUNT_MISMATCH, (0,)),
+            "ohmma_conflict": ([conflict, *spwmma], ErrorFlag.OHMMA_CONFLICT, (0,)),
+            **extra,
+        }
+    else:
+        programs = {   # name: (commands, flags, positions of the dropped beats in commands)
+            "unknown_opcode": ([RawCommand(0x0), RawCommand(0xF), *spwmma],
+                               ErrorFlag.UNKNOWN_OPCODE, (0, 1)),
+            "kstep_unexpected": ([first, *spwmma], ErrorFlag.KSTEP_UNEXPECTED, (0,)),
+            "kstep_order": ([header, last, *ksteps], ErrorFlag.KSTEP_ORDER, (1,)),
+            "count_mismatch": ([header, wrong_count, *ksteps], ErrorFlag.COUNT_MISMATCH, (1,)),
+            "ohmma_conflict": ([conflict, *spwmma], ErrorFlag.OHMMA_CONFLICT, (0,)),
+            "drain_mid_spwmma": ([header, *ksteps[:-1]], ErrorFlag.SPWMMA_ABORTED, ()),
+            "clear_mid_spwmma": ([header, first, Clear(), *spwmma], ErrorFlag.SPWMMA_ABORTED,
+                                 ()),
+            **extra,
+        }
     return {name: ([*begin, *commands, Drain()], flags,
                    tuple(len(begin) + i for i in dropped))
             for name, (commands, flags, dropped) in programs.items()}
 
 
+def spwmma_starts(config, commands):
+    """Indices of the commands that start a SpWMMA: its SPWMMA header or, with inline
+    bitmaps, the first KSTEP of a run of KSTEPs in increasing ``k`` (a KSTEP that follows
+    another command, or whose ``k`` is not above the previous KSTEP's). An inline SpWMMA that
+    sends no KSTEP leaves no trace; two inline SpWMMAs in a row whose k-steps happen to
+    increase count as one."""
+    if not config.inline_kstep:
+        return [i for i, command in enumerate(commands) if isinstance(command, Spwmma)]
+    return [i for i, command in enumerate(commands)
+            if isinstance(command, Kstep) and not (
+                i and isinstance(commands[i - 1], Kstep) and commands[i - 1].k < command.k)]
+
+
+def _spwmma_bitmaps(config, commands, start, end):
+    """The A and B bitmaps (``k_chunk x tile_m``, ``k_chunk x tile_n``) of the SpWMMA in
+    ``commands[start:end]``: its header's, or those its inline KSTEPs carry (others empty)."""
+    if not config.inline_kstep:
+        return commands[start].a_bitmaps, commands[start].b_bitmaps
+    a_maps = np.zeros((config.k_chunk, config.tile_m), bool)
+    b_maps = np.zeros((config.k_chunk, config.tile_n), bool)
+    for command in commands[start:end]:
+        a_maps[command.k], b_maps[command.k] = command.a_bitmap, command.b_bitmap
+    return a_maps, b_maps
+
+
 def tile_occupancies(config, commands, accept_cycles):
-    """``(measured, predicted)`` cycles of every SpWMMA directly followed by another one:
-    the distance between their header cycles, and :func:`sim.cycles.spwmma_cycles`."""
-    headers = [i for i, command in enumerate(commands) if isinstance(command, Spwmma)]
+    """``(measured, predicted)`` cycles of every SpWMMA directly followed by another one
+    (:func:`spwmma_starts`): the distance between their first beats, and
+    :func:`sim.cycles.spwmma_cycles` (its issue cycles, plus the header's with headers)."""
+    starts = spwmma_starts(config, commands)
     pairs = []
-    for this, following in itertools.pairwise(headers):
+    for this, following in itertools.pairwise(starts):
         between = commands[this + 1:following]
         if all(isinstance(command, Kstep) for command in between):
             measured = accept_cycles[following] - accept_cycles[this]
-            predicted = int(cycle_model.spwmma_cycles(commands[this].a_bitmaps,
-                                                      commands[this].b_bitmaps, config))
+            a_maps, b_maps = _spwmma_bitmaps(config, commands, this, following)
+            predicted = int(cycle_model.spwmma_cycles(a_maps, b_maps, config))
             pairs.append((measured, predicted))
     return pairs
+
+
+def empty_side_ksteps(rng, config):
+    """Inline-bitmap KSTEPs with an empty side (right counts: accepted, issue nothing), each
+    between two issuing k-steps, into a known C, then a drain: the tile and the counters
+    show that nothing issued. Needs ``kstep_bitmaps="inline"``."""
+    tm, tn = config.tile_m, config.tile_n
+    a_values, b_values = random_values(rng, config, tm), random_values(rng, config, tn)
+    full_a, full_b = np.ones(tm, bool), np.ones(tn, bool)
+    none_a, none_b = np.zeros(tm, bool), np.zeros(tn, bool)
+    issuing = Kstep(k=0, a_count=tm, b_count=tn, a_values=a_values, b_values=b_values,
+                    a_bitmap=full_a, b_bitmap=full_b)
+    kc = config.k_chunk
+    empties = [Kstep(k=1 % kc, a_count=0, b_count=tn, a_values=a_values, b_values=b_values,
+                     a_bitmap=none_a, b_bitmap=full_b),
+               Kstep(k=2 % kc, a_count=tm, b_count=0, a_values=a_values, b_values=b_values,
+                     a_bitmap=full_a, b_bitmap=none_b),
+               Kstep(k=0, a_count=0, b_count=0, a_values=a_values, b_values=b_values,
+                     a_bitmap=none_a, b_bitmap=none_b)]
+    commands = [*_start(rng, config, load_probability=1.0), issuing]
+    for empty in empties:
+        commands += [empty, issuing]
+    return [*commands, Drain()]
 
 
 def worked_example_program(config):
@@ -251,3 +319,39 @@ def worked_example_program(config):
     b[3, :5] = [1, 2, 3, 4, 5]
     commands = [Clear(), *tile_commands(encode_vectors(a.T), encode_vectors(b), config), Drain()]
     return commands, [0, 1, 2, 4, 11], 21, a @ b
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SameGemm:
+    """A GEMM program and what the header ISA makes of the same GEMM: ``headers`` SPWMMA
+    beats and ``header_cycles`` cycles (:func:`~dstc.sim.program.sparse_gemm_cycles`)."""
+
+    program: object           #: the :class:`~dstc.sim.program.GemmProgram` of the config
+    headers: int
+    header_cycles: int
+
+    @property
+    def commands(self):
+        return self.program.commands
+
+    def digest(self, responses):
+        """A short hex digest of the result assembled from the drained ``responses``."""
+        result = np.ascontiguousarray(self.program.assemble(responses))
+        return hashlib.sha256(result.tobytes()).hexdigest()[:16]
+
+
+def same_gemm(rng, config, density=0.6):
+    """A ``2 tile_m x (2 tile_n - 1) x (3 k_chunk - 1)`` GEMM with operands of ``density``
+    from ``rng`` (which draws the same operands for every configuration of one shape and
+    operand type), as a :class:`SameGemm`. Raises ``ValueError`` if a SpWMMA of the header
+    program sends no KSTEP (its header could hide in a drain's wait, so the saving of inline
+    bitmaps would not be exactly one cycle per header; improbable at this density)."""
+    tm, tn, kc = config.tile_m, config.tile_n, config.k_chunk
+    a = random_operands(rng, config, (2 * tm, 3 * kc - 1), density)
+    b = random_operands(rng, config, (3 * kc - 1, 2 * tn - 1), density)
+    header = gemm_program(a, b, config.replace(kstep_bitmaps="header"))
+    starts = [i for i, command in enumerate(header.commands) if isinstance(command, Spwmma)]
+    if any(not isinstance(header.commands[i + 1], Kstep) for i in starts):
+        raise ValueError("same_gemm: a SpWMMA without KSTEP; draw another GEMM")
+    return SameGemm(program=gemm_program(a, b, config), headers=len(starts),
+                    header_cycles=sparse_gemm_cycles(header))

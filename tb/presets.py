@@ -11,15 +11,16 @@ PRESETS = ("small", "small-fp16", "small8", "int8", "default")
 #: The presets quick enough for the Amaranth simulator and per-commit runs.
 SMALL_PRESETS = ("small", "small-fp16")
 
-#: The accumulator variants (docs/units/accumulator.md): the sparse core's tests (models,
-#: lint, cocotb) run on these too; the dense baseline does not depend on the variant.
+#: The accumulator variants (docs/units/accumulator.md) and the inline k-step bitmaps
+#: (``kstep_bitmaps="inline"``, docs/isa.md): the sparse core's tests (models, lint, cocotb)
+#: run on these too; the dense baseline depends on neither.
 VARIANT_PRESETS = ("small8-reach", "small8-g2", "small8-g4", "small8-g8", "small8-g8h2",
-                   "small8-tb2", "default-reach", "default-g2", "default-g8", "default-g8h2",
-                   "default-tb2")
+                   "small8-inline", "small8-tb2", "default-reach", "default-g2", "default-g8",
+                   "default-g8h2", "default-inline", "default-tb2")
 
 #: The variants cheap enough for `make test` (the others run in `make soak`).
 SMALL_VARIANT_PRESETS = ("small8-reach", "small8-g2", "small8-g4", "small8-g8", "small8-g8h2",
-                         "small8-tb2")
+                         "small8-inline", "small8-tb2")
 
 #: The presets with two tile buffers (``tile_buffers=2``): the variants that change the dense
 #: baseline too, so its tests run on these as well.

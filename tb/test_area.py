@@ -138,6 +138,7 @@ def test_dedup_keeps_the_small_core_synthesizable_text():
     (("sequencer", "a_decoder", "prefix$10"), False, "popcount_select",
      ("sequencer", "a_decoder")),
     (("a_count",), False, "popcount_select", ("a_count",)),
+    (("kstep_check", "b_pop"), False, "popcount_select", ("kstep_check", "b_pop")),
     (("b_useful",), False, "popcount_select", ("b_useful",)),
     (("encoder", "prefix$51"), False, "encoder", ("encoder",)),
     (("relu",), False, "encoder", ("relu",)),

@@ -31,7 +31,7 @@ def read_const(const, shape, raw=False):
     return value & ((1 << Shape.cast(shape).width) - 1) if raw else value
 
 
-@pytest.mark.parametrize("preset_name", PRESETS)
+@pytest.mark.parametrize("preset_name", PRESETS + ("small8-inline",))
 @pytest.mark.parametrize("layout_name", list(LAYOUTS))
 @pytest.mark.parametrize("raw", [False, True], ids=["typed", "raw"])
 def test_codec_equals_amaranth(preset_name, layout_name, raw, rng):

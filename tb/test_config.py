@@ -86,6 +86,8 @@ def test_invalid_values_name_parameter_value_and_rule(changes, message):
     ({"row_classes": 2}, "row_classes=2: lane classes need lane_placement='reach' (lane "
                          "skipping inside each class), not 'crossbar'"),
     ({"col_classes": 2}, "col_classes=2: lane classes need lane_placement='reach'"),
+    ({"kstep_bitmaps": "both"}, "kstep_bitmaps='both': must be one of ['header', 'inline']"),
+    ({"kstep_bitmaps": None}, "kstep_bitmaps=None: must be one of ['header', 'inline']"),
 ])
 def test_invalid_accumulator_variants(changes, message):
     with pytest.raises(ConfigError) as error:

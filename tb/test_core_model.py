@@ -73,7 +73,10 @@ def test_back_to_back_spwmma_occupancy_is_the_cycle_model(rng, preset_name):
     commands = random_tile_program(rng, config, tiles=64, group=8)
     accept, _ = CoreModel(config).run(commands)
     pairs = tile_occupancies(config, commands, accept)
-    assert len(pairs) == 64 - 8
+    if config.inline_kstep:   # a SpWMMA without KSTEP leaves no trace, two may look like one
+        assert 0 < len(pairs) <= 64 - 8
+    else:
+        assert len(pairs) == 64 - 8
     assert all(measured == predicted for measured, predicted in pairs)
 
 
@@ -93,7 +96,7 @@ def test_timing_rules():
 
 
 @pytest.mark.parametrize("preset_name", ["small", "small-fp16", "default", "small8-reach",
-                                         "small8-g8h2"])
+                                         "small8-g8h2", "small8-inline"])
 def test_malformed_beats_raise_their_flag_and_change_nothing(rng, preset_name):
     config = preset(preset_name)
     arith = Arithmetic(config)
@@ -114,7 +117,8 @@ def test_structured_and_dense_programs_run_clean(rng):
     """Also on the lane variants: dense mode and the program's OHMMA stay inside every lane's
     reach and class."""
     for config in (preset("small"), preset("default"), preset("small8-reach"),
-                   preset("small8-g2"), preset("small8-g8h2"), preset("default-g8h2")):
+                   preset("small8-g2"), preset("small8-g8h2"), preset("default-g8h2"),
+                   preset("small8-inline")):
         for commands in (structured_program(rng, config), dense_program(rng, config)):
             model = CoreModel(config)
             model.run(commands)

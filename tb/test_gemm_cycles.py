@@ -62,6 +62,7 @@ def _check(a_bits, b_bits, config, with_c=False):
     assert fast.cycles == sparse_gemm_cycles(program), label
     assert fast.commands == len(program.commands), label
     assert fast.tiles_issued == program.tiles_issued, label
+    assert fast.headers == sum(cmd.opcode == Opcode.SPWMMA for cmd in program.commands), label
     assert fast.tiles_skipped == program.tiles_skipped, label
     assert fast.output_tiles == len(program.drained_tiles), label
     assert fast.ksteps == sum(cmd.opcode == Opcode.KSTEP for cmd in program.commands), label
@@ -75,6 +76,7 @@ def _random_bits(rng, shape, density):
 
 
 @pytest.mark.parametrize("preset_name,count,largest", [("small", 120, 40), ("default", 120, 160),
+                                                       ("small8-inline", 60, 40),
                                                        ("small8-tb2", 120, 60),
                                                        ("default-tb2", 60, 160)])
 def test_random_gemms_equal_the_command_level_model(seed, preset_name, count, largest):
@@ -90,13 +92,13 @@ def test_random_gemms_equal_the_command_level_model(seed, preset_name, count, la
                config, with_c=bool(trial % 3 == 0))
 
 
-@pytest.mark.parametrize("preset_name", ["small", "default", "default-tb2"])
+@pytest.mark.parametrize("preset_name", ["small", "default", "default-inline", "default-tb2"])
 def test_large_gemms_equal_the_command_level_model(seed, preset_name):
     """Up to 256^3 on the default preset (96^3 on the small one, whose programs are 16 times
     longer per element)."""
     config = preset(preset_name)
     rng = np.random.default_rng(seed)
-    side = 256 if preset_name == "default" else 96
+    side = 96 if preset_name == "small" else 256
     for density_a, density_b, shape in ((0.3, 1.0, (side, side, side)),
                                         (0.05, 0.4, (side - 3, side + 5, side - 7)),
                                         (0.9, 0.1, (side + 1, side - 1, side))):
@@ -437,7 +439,8 @@ def test_kstep_cost_of_a_configuration():
 
 
 @pytest.mark.parametrize("preset_name", ["small8-reach", "small8-g2", "small8-g4", "small8-g8",
-                                         "small8-g8h2", "small8-tb2"])
+                                         "small8-g8h2", "small8-inline", "default-inline",
+                                         "small8-tb2"])
 def test_variant_costs_equal_the_command_level_model(seed, preset_name):
     """kstep_cost(config) of each accumulator variant preset gives the cycles of the
     command-level model, which costs every k-step with sim.golden.bitmap_issues."""

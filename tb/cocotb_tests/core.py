@@ -14,20 +14,24 @@ import numpy as np
 from command_bench import CONFIG, SEED, checked_run, report, seeded_rng
 from core_scenarios import (
     dense_program,
+    empty_side_ksteps,
     malformed_programs,
     random_tile_program,
+    same_gemm,
+    spwmma_starts,
     structured_program,
     tile_occupancies,
     worked_example_program,
 )
 
 from dstc.gen.design import SPARSE_CORE
-from dstc.sim.isa import Dense, Drain, Spwmma
+from dstc.sim.isa import Dense, Drain
 
 
 def _tiles(commands):
-    """SpWMMA tiles in ``commands``."""
-    return sum(isinstance(command, Spwmma) for command in commands)
+    """SpWMMA tiles in ``commands`` (with inline bitmaps: those that sent a KSTEP,
+    :func:`~core_scenarios.spwmma_starts`)."""
+    return len(spwmma_starts(CONFIG, commands))
 
 
 @cocotb.test()
@@ -101,3 +105,34 @@ async def worked_example(dut):
     assert run.accept_cycles == accept and run.cycles == finish
     assert np.array_equal(np.array([r.values for r in run.responses]), tile)
     report(dut, test="worked_example", **measured)
+
+
+@cocotb.test(skip=not CONFIG.inline_kstep)
+async def inline_empty_sides(dut):
+    """Inline KSTEPs with an empty side are accepted and issue nothing (tile, counters and
+    cycles as the model: each costs only its accept cycle)."""
+    commands = empty_side_ksteps(seeded_rng(7), CONFIG)
+    run, model, measured = await checked_run(dut, SPARSE_CORE, commands)
+    assert run.errors == 0 and run.counters["ohmma_issued"] == 4 * CONFIG.max_ohmma_per_kstep
+    report(dut, test="inline_empty_sides", seed=SEED, **measured)
+
+
+#: Tiles of at most this many cells run ``header_saving`` (small presets: a quick GEMM).
+SAVING_TILE_CELLS = 256
+
+
+@cocotb.test(skip=CONFIG.tile_m * CONFIG.tile_n > SAVING_TILE_CELLS)
+async def header_saving(dut):
+    """One GEMM drawn from DSTC_SEED alone (the same on every preset of one shape), checked
+    bit for bit and cycle for cycle; with inline bitmaps it also takes exactly one cycle per
+    SPWMMA header fewer than the header ISA's program of the same GEMM (every SpWMMA of which
+    issues, so no header hides in a drain's wait). Reports the cycles, the headers and a
+    digest of the drained tiles, which tb/test_cocotb_core.py compares across presets."""
+    gemm = same_gemm(np.random.default_rng([SEED, 8]), CONFIG)
+    run, _, measured = await checked_run(dut, SPARSE_CORE, gemm.commands)
+    if CONFIG.inline_kstep:
+        assert run.cycles == gemm.header_cycles - gemm.headers, (run.cycles, gemm)
+    else:
+        assert run.cycles == gemm.header_cycles, (run.cycles, gemm)
+    report(dut, test="header_saving", seed=SEED, headers=gemm.headers,
+           header_cycles=gemm.header_cycles, digest=gemm.digest(run.responses), **measured)
