@@ -14,25 +14,61 @@ from .cycles import CoreTiming
 from .golden import bitmap_issues
 from .isa import ErrorFlag, Opcode, Response, check_command, core_opcodes, lane_reaches
 
-__all__ = ["CoreModel"]
+__all__ = ["CommandModel", "CoreModel"]
 
 
-class CoreModel:
-    """The core's architectural state, and its timing when nothing stalls."""
+class CommandModel:
+    """What the command-level models of both cores share: the ``config.tile_buffers``
+    accumulator tiles (``tiles``; :attr:`tile` is the front one, which CLEAR, LOAD_ROW and
+    the products act on and the next DRAIN sends, :meth:`_swap` after it), :meth:`run`, and
+    :attr:`finish_cycle` from ``timing`` (a :class:`~dstc.sim.cycles.CommandTiming`)."""
 
-    def __init__(self, config):
+    def __init__(self, config, timing):
         self.config = config
         self.arith = Arithmetic(config)
-        #: The ``tile_buffers`` accumulator tiles; ``front`` indexes the one commands use
-        #: (a DRAIN sends it, then swaps with two buffers).
         self.tiles = [np.zeros((config.tile_m, config.tile_n), dtype=self.arith.accum_dtype)
                       for _ in range(config.tile_buffers)]
         self.front = 0
+        self.timing = timing
+
+    @property
+    def tile(self):
+        """The front accumulator tile (the only one with ``tile_buffers=1``), ``[tile_m,
+        tile_n]`` in the accumulator dtype."""
+        return self.tiles[self.front]
+
+    @tile.setter
+    def tile(self, values):
+        self.tiles[self.front] = values
+
+    def _swap(self):
+        """After a DRAIN: with two tile buffers the other one comes to the front."""
+        self.front = (self.front + 1) % len(self.tiles)
+
+    def run(self, commands):
+        """Run ``commands`` (``execute`` each); returns ``(accept_cycles, responses)``."""
+        cycles, responses = [], []
+        for command in commands:
+            cycle, out = self.execute(command)
+            cycles.append(cycle)
+            responses.extend(out)
+        return cycles, responses
+
+    @property
+    def finish_cycle(self):
+        """Cycles until everything accepted so far has completed (``timing.finish_cycle``)."""
+        return self.timing.finish_cycle
+
+
+class CoreModel(CommandModel):
+    """The core's architectural state, and its timing when nothing stalls."""
+
+    def __init__(self, config):
+        super().__init__(config, CoreTiming(config))
         self.header = None
         self.pending = np.zeros(config.k_chunk, dtype=bool)
         self.errors = 0
         self.counters = dict.fromkeys(("ohmma_issued", "useful_macs", "mac_slots"), 0)
-        self.timing = CoreTiming(config)
         self._opcodes = core_opcodes(config)
 
     # -- execution ----------------------------------------------------------------------------
@@ -70,32 +106,11 @@ class CoreModel:
             issues = self._ohmma(command)
         elif opcode == Opcode.DRAIN:
             responses = self._drain(command)
-            self.front = (self.front + 1) % len(self.tiles)     # two buffers: swap
+            self._swap()
         elif opcode == Opcode.CLEAR_STATUS:
             self.errors = 0
             self.counters = dict.fromkeys(self.counters, 0)
         return self.timing.accept(int(command.opcode), issues), responses
-
-    def run(self, commands):
-        """Run ``commands``; returns ``(accept_cycles, responses)``."""
-        cycles, responses = [], []
-        for command in commands:
-            cycle, out = self.execute(command)
-            cycles.append(cycle)
-            responses.extend(out)
-        return cycles, responses
-
-    @property
-    def finish_cycle(self):
-        """Cycles until everything accepted so far has completed."""
-        return self.timing.finish_cycle
-
-    @property
-    def tile(self):
-        """The front accumulator tile (the only one with ``tile_buffers=1``), ``[tile_m,
-        tile_n]`` in the accumulator dtype: the tile CLEAR, LOAD_ROW and the products act
-        on and the next DRAIN sends."""
-        return self.tiles[self.front]
 
     @property
     def all_counters(self):

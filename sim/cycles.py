@@ -18,8 +18,8 @@ predicts.
 from .golden import bitmap_issues
 from .isa import TILE_OPCODES, Opcode, issue_opcodes, pipeline_latency
 
-__all__ = ["SPWMMA_FIXED_CYCLES", "spwmma_fixed_cycles", "CoreTiming", "tile_issue_cycles",
-           "spwmma_cycles", "dense_tile_cycles", "gemm_issue_cycles"]
+__all__ = ["SPWMMA_FIXED_CYCLES", "CommandTiming", "spwmma_fixed_cycles", "CoreTiming",
+           "tile_issue_cycles", "spwmma_cycles", "dense_tile_cycles", "gemm_issue_cycles"]
 
 #: Cycles a SpWMMA spends besides issuing: the cycle its bitmap header is accepted.
 SPWMMA_FIXED_CYCLES = 1
@@ -31,7 +31,63 @@ def spwmma_fixed_cycles(config):
     return 0 if config.inline_kstep else SPWMMA_FIXED_CYCLES
 
 
-class CoreTiming:
+class CommandTiming:
+    """What the timings of both cores share (:class:`CoreTiming`,
+    :class:`~dstc.sim.dense_model.DenseTiming`): the cycle of the last accepted command
+    (``accepted``), of the last issue (``issue_last``) and of the last drained row's load
+    (``drain_end``); the drain rule; the ``cycles_busy`` count (``busy``); and
+    :attr:`finish_cycle`. ``latency`` is the cycles from an issue to the tile update it makes.
+
+    The drain rule: a DRAIN accepted in cycle ``t`` loads row ``r`` into the response
+    register in cycle ``t + 1 + r``, so ``drain_end = t + tile_m``; with one tile buffer
+    nothing is accepted while a drain runs, with two (``config.tile_buffers``) only the next
+    DRAIN waits for it (no earlier than ``drain_end + 1``).
+    """
+
+    def __init__(self, config, latency):
+        self.config = config
+        self.latency = latency
+        self.accepted = -1
+        self.issue_last = -10
+        self.drain_end = -1
+        self.busy = 0
+        self._busy_until = -1
+
+    def _earliest(self, opcode):
+        """The first cycle ``opcode`` may be accepted in, by command order and the drain
+        rule alone."""
+        if self.config.tile_buffers == 1 or opcode == Opcode.DRAIN:
+            return max(self.accepted + 1, self.drain_end + 1)
+        return self.accepted + 1
+
+    def _record(self, opcode, cycle, first_busy, last_busy):
+        """Account ``opcode`` accepted in ``cycle``, busy from ``first_busy`` through
+        ``last_busy`` (a DRAIN: through its last row's load); returns ``cycle``."""
+        self.accepted = cycle
+        if opcode == Opcode.DRAIN:
+            self.drain_end = cycle + self.config.tile_m
+            last_busy = self.drain_end
+        if opcode == Opcode.CLEAR_STATUS:
+            self.busy, self._busy_until = 0, cycle
+        else:
+            start = max(first_busy, self._busy_until + 1)     # accept cycles never decrease
+            if last_busy >= start:
+                self.busy += last_busy - start + 1
+            self._busy_until = max(self._busy_until, last_busy)
+        return cycle
+
+    @property
+    def finish_cycle(self):
+        """Cycles until everything accepted so far has completed: the last accumulator update
+        and the hand-over of the last drained row (taken the cycle after it is loaded); 0 when
+        no command was accepted (the core is idle from the first cycle)."""
+        if self.accepted < 0:
+            return 0
+        return max(self.accepted + 1, self.issue_last + 1 + self.latency,
+                   self.drain_end + 2)
+
+
+class CoreTiming(CommandTiming):
     """When the core accepts each command if the command stream never stalls and the
     response stream is always ready (docs/cycle-model.md).
 
@@ -43,62 +99,27 @@ class CoreTiming:
       to ``t + n``;
     * :data:`~dstc.sim.isa.TILE_OPCODES` wait for the pipeline to empty: no earlier than
       ``issue_last + 1 + latency`` (``latency``: :func:`~dstc.sim.isa.pipeline_latency`);
-    * a DRAIN accepted in cycle ``t`` loads row ``r`` into the response register in cycle
-      ``t + 1 + r``, so ``drain_end = t + tile_m``; with one tile buffer nothing is accepted
-      while a drain runs, with two (``config.tile_buffers``) only the next DRAIN waits for
-      it (no earlier than ``drain_end + 1``).
+    * the drain rule of :class:`CommandTiming` (one or two tile buffers).
 
     It also counts the busy cycles exactly as the ``cycles_busy`` counter does.
     """
 
     def __init__(self, config):
-        self.config = config
-        self.latency = pipeline_latency(config)
+        super().__init__(config, pipeline_latency(config))
         self._issue_opcodes = issue_opcodes(config)
-        self.accepted = -1
-        self.issue_last = -10
-        self.drain_end = -1
-        self.busy = 0
-        self._busy_until = -1
 
     def accept(self, opcode, issues=0):
         """Account one command that issues ``issues`` OHMMA; returns its accept cycle."""
-        cycle = self.accepted + 1
-        if self.config.tile_buffers == 1 or opcode == Opcode.DRAIN:
-            cycle = max(cycle, self.drain_end + 1)
+        cycle = self._earliest(opcode)
         if opcode in self._issue_opcodes:
             cycle = max(cycle, self.issue_last)
         elif opcode in TILE_OPCODES:
             cycle = max(cycle, self.issue_last + 1 + self.latency)
-        self.accepted = cycle
         last_busy = cycle
         if issues:
             self.issue_last = cycle + issues
             last_busy = self.issue_last + self.latency
-        if opcode == Opcode.DRAIN:
-            self.drain_end = cycle + self.config.tile_m
-            last_busy = self.drain_end
-        if opcode == Opcode.CLEAR_STATUS:
-            self.busy, self._busy_until = 0, cycle
-        else:
-            self._count_busy(cycle, last_busy)
-        return cycle
-
-    def _count_busy(self, first, last):
-        start = max(first, self._busy_until + 1)     # accept cycles never decrease
-        if last >= start:
-            self.busy += last - start + 1
-        self._busy_until = max(self._busy_until, last)
-
-    @property
-    def finish_cycle(self):
-        """Cycles until everything accepted so far has completed: the last accumulator update
-        and the hand-over of the last drained row (taken the cycle after it is loaded); 0 when
-        no command was accepted (the core is idle from the first cycle)."""
-        if self.accepted < 0:
-            return 0
-        return max(self.accepted + 1, self.issue_last + 1 + self.latency,
-                   self.drain_end + 2)
+        return self._record(opcode, cycle, cycle, last_busy)
 
 
 def tile_issue_cycles(a_bitmaps, b_bitmaps, config):
