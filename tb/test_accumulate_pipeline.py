@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 from amaranth.hdl import UnusedElaboratable
-from core_scenarios import random_tile_program
+from core_scenarios import random_tile_program, worked_example_program
 
 import dstc.hw.core
 from dstc.gen.core_driver import simulate_commands
@@ -64,6 +64,24 @@ def test_latency_of_the_spec_and_the_hardware(preset_name, stages):
         gc.collect()
     assert f"{stages}-stage accumulate" in config.describe() or stages == 1
     assert DstcConfig.from_json(config.to_json()) == config
+
+
+def test_worked_example_with_three_stages():
+    """docs/isa.md's worked example on the small preset with ``accumulate_stages=3``: the
+    same tile and counters as with one stage, the DRAIN two cycles later (cycle 13, not 11),
+    23 cycles and ``cycles_busy`` 22, on the model and on the Amaranth-simulated core."""
+    config = preset("small").replace(accumulate_stages=3)
+    commands, accept, finish, tile = worked_example_program(config)
+    model = CoreModel(config)
+    cycles, responses = model.run(commands)
+    assert cycles == [*accept[:-1], accept[-1] + 2] == [0, 1, 2, 4, 13]
+    assert model.finish_cycle == finish + 2 == 23
+    assert np.array_equal(np.array([r.values for r in responses]), tile)
+    assert model.all_counters == {"cycles_busy": 22, "ohmma_issued": 6, "useful_macs": 26,
+                                  "mac_slots": 48}
+    run = simulate_commands(config, commands)
+    SPARSE_CORE.check(config, commands, run, timing=True)
+    assert run.counters["cycles_busy"] == 22 and run.accept_cycles[-1] == 13
 
 
 def _lanes(config, side):
