@@ -18,6 +18,7 @@ from dstc.gen.core_driver import simulate_commands
 from dstc.gen.design import SPARSE_CORE
 from dstc.hw.accumulator import AccumulatorTile
 from dstc.hw.core import accumulator_for
+from dstc.hw.isa import command_layout, response_layout, scatter_layout
 from dstc.hw.multiply_stage import MultiplyStage
 from dstc.hw.reach_accumulator import ReachAccumulator
 from dstc.sim.bitmap import encode_vectors
@@ -64,6 +65,16 @@ def test_latency_of_the_spec_and_the_hardware(preset_name, stages):
         gc.collect()
     assert f"{stages}-stage accumulate" in config.describe() or stages == 1
     assert DstcConfig.from_json(config.to_json()) == config
+
+
+@pytest.mark.parametrize("preset_name", ["small8-pipe", "small8-g8-pipe", "default-pipe"])
+def test_pipelining_changes_no_beat_format(preset_name):
+    """The command, response and scatter layouts of a pipelined preset are its one-stage
+    preset's (so the codec and wire tests of those cover them)."""
+    config = preset(preset_name)
+    base = config.replace(accumulate_stages=1)
+    for layout in (command_layout, response_layout, scatter_layout):
+        assert layout(config) == layout(base)
 
 
 def test_worked_example_with_three_stages():
