@@ -27,14 +27,15 @@ from dstc.sim.core_model import CoreModel
 from dstc.sim.isa import Clear, Drain, Ohmma, lane_reach, pipeline_latency, tile_commands
 
 #: Pipelined configurations of the directed tests: the two presets, two stages on small8,
-#: and the small-fp16 shape (fp32 accumulation, where the order of the additions matters)
-#: with two and three stages.
+#: the small-fp16 shape (fp32 accumulation, where the order of the additions matters) with
+#: two and three stages, and two tile buffers with three stages.
 CONFIGS = {
     "small8-pipe": preset("small8-pipe"),
     "small8-g8-pipe": preset("small8-g8-pipe"),
     "small8-s2": preset("small8").replace(accumulate_stages=2),
     "small-fp16-s2": preset("small-fp16").replace(accumulate_stages=2),
     "small-fp16-s3": preset("small-fp16").replace(accumulate_stages=3),
+    "small8-tb2-s3": preset("small8-tb2").replace(accumulate_stages=3),
 }
 
 #: fp16 operands whose products span 2^-2 .. 2^24: fp32 sums of them round differently in
@@ -165,7 +166,9 @@ def _kstep_tile(rng, config, b_chunks):
 def directed_program(rng, config):
     """CLEAR; same-cell OHMMA pairs at distances 1, 2 and 3; three OHMMAs on the same cells
     in a row (both forwarding sources match, the younger must win); SpWMMAs whose KSTEP chunk
-    pairs hit the same cells back to back; a DRAIN right after the last issue."""
+    pairs hit the same cells back to back; a DRAIN right after the last issue (with two tile
+    buffers, then a CLEAR and a same-cell pair in the other buffer during the drain, and a
+    second DRAIN)."""
     commands = [Clear()]
     for distance in (1, 2, 3):
         commands += _hazard(rng, config, distance)
@@ -174,6 +177,8 @@ def directed_program(rng, config):
         if b_chunks <= config.b_chunks:
             commands += _kstep_tile(rng, config, b_chunks)
     commands.append(Drain())
+    if config.tile_buffers == 2:     # the next tile computes in the other buffer meanwhile
+        commands += [Clear(), *_hazard(rng, config, 1), Drain()]
     return commands
 
 
@@ -184,10 +189,13 @@ def test_back_to_back_updates_of_a_cell(name, rng):
     config = CONFIGS[name]
     commands = directed_program(rng, config)
     run = simulate_commands(config, commands)
-    model = SPARSE_CORE.check(config, commands, run, timing=True)
-    latency = pipeline_latency(config)
-    assert run.accept_cycles[-1] == model.timing.issue_last + 1 + latency
-    assert len(run.responses) == config.tile_m
+    SPARSE_CORE.check(config, commands, run, timing=True)
+    first_drain = next(i for i, command in enumerate(commands) if isinstance(command, Drain))
+    before = CoreModel(config)                  # the cycle of the last issue before it
+    before.run(commands[:first_drain])
+    assert run.accept_cycles[first_drain] == \
+        before.timing.issue_last + 1 + pipeline_latency(config)
+    assert len(run.responses) == config.tile_buffers * config.tile_m
 
 
 def _without_forwarding(monkeypatch):
