@@ -35,14 +35,15 @@ class AccumulatePipeline:
     the gather cycle the helper compares the new scatter's ``array_rows`` row indices with
     source ``k``'s (``forward_row_match_<k>_<r>_<r'>``: equal, and lane row ``r'`` of the source
     valid and enabled) and its ``array_cols`` column indices likewise
-    (``forward_col_match_<k>_<c>_<c'>``), and registers the match bits. Lane ``(r, c)`` hits source
-    ``k`` when a row and a column match; as valid lanes name distinct rows and distinct
-    columns, at most one ``r'`` and one ``c'`` match, so the forwarded sum is a row select
-    (``array_rows`` inputs) then a column select (``array_cols`` inputs).
+    (``forward_col_match_<k>_<c>_<c'>``), and registers the match bits. Lane ``(r, c)`` hits
+    source ``k`` when a row and a column match (registered too, ``forward_hit_<k>_<r>_<c>``,
+    so that only a 2-input select precedes the adder); as valid lanes name distinct rows and
+    distinct columns, at most one ``r'`` and one ``c'`` match, so the forwarded sum is a row
+    select (``array_rows`` inputs) then a column select (``array_cols`` inputs).
 
     Registers (S >= 2): ``add_en``, ``add_placement``, ``add_products`` and
-    ``add_current_<r>_<c>`` (the gathered values) before the add stage; the match bits; the
-    source sums ``forward_<k>_sum_<r>_<c>``. With S = 3 also ``write_en``,
+    ``add_current_<r>_<c>`` (the gathered values) before the add stage; the match and hit
+    bits; the source sums ``forward_<k>_sum_<r>_<c>``. With S = 3 also ``write_en``,
     ``write_placement`` and ``write_sum_<r>_<c>`` before the scatter stage: those sums are
     forwarding source 1, and ``forward_2_sum_<r>_<c>`` (source 2) is them a cycle later; with
     S = 2 source 1 is ``forward_1_sum_<r>_<c>``, the sums registered.
@@ -89,33 +90,30 @@ class AccumulatePipeline:
             self._sources = [self._write_sums, self._grid("forward_2_sum")]
         else:
             self._sources = [self._grid("forward_1_sum")]
-        self._row_match, self._col_match, self._row_selects = [], [], {}
+        self._row_match, self._col_match, self._hit, self._row_selects = [], [], [], {}
         for k, (enable, older) in enumerate(positions, start=1):
+            # This cycle's comparisons, and registered for the add stage: the match bits
+            # (select the forwarded sum) and each lane's hit (any row and any column match:
+            # selects it over the gathered value, one register off the adder's path).
+            row_now = [[enable & older.row_valid[o] & (placement.rows[r] == older.rows[o])
+                        for o in range(rows)] for r in range(rows)]
+            col_now = [[older.col_valid[o] & (placement.cols[c] == older.cols[o])
+                        for o in range(cols)] for c in range(cols)]
             row_match = [[Signal(name=f"forward_row_match_{k}_{r}_{o}") for o in range(rows)]
                          for r in range(rows)]
             col_match = [[Signal(name=f"forward_col_match_{k}_{c}_{o}") for o in range(cols)]
                          for c in range(cols)]
-            for r in range(rows):
-                for o in range(rows):
-                    m.d.sync += row_match[r][o].eq(enable & older.row_valid[o]
-                                                   & (placement.rows[r] == older.rows[o]))
-            for c in range(cols):
-                for o in range(cols):
-                    m.d.sync += col_match[c][o].eq(older.col_valid[o]
-                                                   & (placement.cols[c] == older.cols[o]))
+            hit = [[Signal(name=f"forward_hit_{k}_{r}_{c}") for c in range(cols)]
+                   for r in range(rows)]
+            m.d.sync += [row_match[r][o].eq(row_now[r][o]) for r in range(rows)
+                         for o in range(rows)]
+            m.d.sync += [col_match[c][o].eq(col_now[c][o]) for c in range(cols)
+                         for o in range(cols)]
+            m.d.sync += [hit[r][c].eq(Cat(row_now[r]).any() & Cat(col_now[c]).any())
+                         for r in range(rows) for c in range(cols)]
             self._row_match.append(row_match)
             self._col_match.append(col_match)
-        self._row_hit = [[Signal(name=f"forward_row_hit_{k}_{r}") for r in range(rows)]
-                         for k in range(1, stages)]
-        self._col_hit = [[Signal(name=f"forward_col_hit_{k}_{c}") for c in range(cols)]
-                         for k in range(1, stages)]
-        for k in range(stages - 1):
-            m.d.comb += [hit.eq(Cat(match).any())
-                         for hit, match in zip(self._row_hit[k], self._row_match[k],
-                                               strict=True)]
-            m.d.comb += [hit.eq(Cat(match).any())
-                         for hit, match in zip(self._col_hit[k], self._col_match[k],
-                                               strict=True)]
+            self._hit.append(hit)
 
     def _grid(self, name):
         """``[array_rows][array_cols]`` new signals ``<name>_<r>_<c>`` of the accumulator
@@ -158,7 +156,7 @@ class AccumulatePipeline:
                 picked = picked | Mux(col_match[o], row_values[o], 0)
             forwarded = Signal(self._shape, name=f"forward_{k + 1}_value_{r}_{c}")
             m.d.comb += forwarded.eq(picked)
-            value = Mux(self._row_hit[k][r] & self._col_hit[k][c], forwarded, value)
+            value = Mux(self._hit[k][r][c], forwarded, value)
         operand = Signal(self._shape, name=f"operand_{r}_{c}")
         m.d.comb += operand.eq(value)
         return operand
