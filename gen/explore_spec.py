@@ -34,12 +34,16 @@ OPERAND_KINDS = ("uniform", "balanced")
 ACCUMULATOR_FIELDS = ("lane_placement", "row_classes", "col_classes")
 #: Configuration fields the dense baseline does not depend on: designs that differ only in
 #: these share one dense baseline (the preset's own values of them). The accumulator variant,
-#: and ``kstep_bitmaps``: the baseline (``hw/dense_core.py``) has no SPWMMA or KSTEP, its
-#: beats and cycles are the same whatever the sparse core's k-step bitmaps.
-SPARSE_ONLY_FIELDS = ACCUMULATOR_FIELDS + ("kstep_bitmaps",)
+#: ``kstep_bitmaps``: the baseline (``hw/dense_core.py``) has no SPWMMA or KSTEP, its beats
+#: and cycles are the same whatever the sparse core's k-step bitmaps; and
+#: ``accumulate_stages``: the pipeline depth of the sparse accumulator's gather | add |
+#: scatter, whereas the baseline's accumulator has its own fixed pipeline
+#: (``dense_pipeline_latency``, a multiply-add per stage of its dot-product units).
+SPARSE_ONLY_FIELDS = ACCUMULATOR_FIELDS + ("kstep_bitmaps", "accumulate_stages")
 #: Configuration fields that the crossbar reference of the cycle ratios has at their
-#: defaults (:func:`tiling`): the sparse-only fields and ``tile_buffers`` (which the dense
-#: baseline does follow), so that a design's cycle ratio compares it with today's core.
+#: defaults (:func:`tiling`): the sparse-only fields (``accumulate_stages`` 1 included) and
+#: ``tile_buffers`` (which the dense baseline does follow), so that a design's cycle ratio
+#: compares it with today's core.
 REFERENCE_FIELDS = SPARSE_ONLY_FIELDS + ("tile_buffers",)
 
 _SPEC_KEYS = {"presets", "designs", "axes", "banked", "shape", "points", "operands", "seed",

@@ -3,6 +3,7 @@
 from amaranth import Array, Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 
+from .accumulate_pipeline import AccumulatePipeline
 from .accumulator_signature import scatter_signature
 from .int_adder import accumulation_adder
 from .isa import scatter_layout
@@ -24,27 +25,37 @@ class AccumulatorTile(wiring.Component):
     * ``load_en``: row ``load_row`` becomes ``load_data``;
     * ``scatter_en``: a read-modify-write of the cells named by ``scatter.placement``: each
       valid lane gathers its cell, adds its product (wrapping integer add, or
-      :class:`~dstc.hw.fp32_adder.Fp32Adder`) and the sum is scattered back. The update is
-      complete at the end of the cycle (:attr:`latency` 0), so back-to-back OHMMAs to the
-      same cell need no forwarding and never stall.
+      :class:`~dstc.hw.fp32_adder.Fp32Adder`) and the sum is scattered back. With
+      ``config.accumulate_stages`` = 1 the update is complete at the end of the cycle
+      (:attr:`latency` 0); with 2 or 3 the gather, add and scatter are pipelined
+      (:class:`~dstc.hw.accumulate_pipeline.AccumulatePipeline`: :attr:`latency` 1 or 2,
+      forwarding between back-to-back OHMMAs into the same cell). Either way one scatter
+      per cycle, never a stall, and the sums of sequential updates.
 
     ``read_data`` is row ``read_row`` of the tile (the back buffer with two) as it is now
     (combinational read); ``swap`` exchanges two buffers.
 
     The scatter network is conflict-free by contract: valid lanes must name distinct rows and
     distinct columns (what the bitmap decoder produces); otherwise the written values are
-    undefined. Parameter: ``config`` (:class:`~dstc.sim.config.DstcConfig`).
+    undefined. With a pipelined accumulate, ``clear``, ``load_en`` and ``swap`` must wait
+    until no scatter is in flight (the core's tile commands wait for the pipeline to
+    empty); otherwise the tile is undefined.
+
+    Parameter: ``config`` (:class:`~dstc.sim.config.DstcConfig`); ``_forwarding`` (private,
+    default True) is only for the test that shows the forwarding is needed.
     """
 
-    def __init__(self, config):
+    def __init__(self, config, *, _forwarding=True):
         self._config = config
+        self._forwarding = _forwarding
         super().__init__(scatter_signature(config))
 
     @property
     def latency(self):
         """Cycles between the cycle a scatter is presented and the cycle at whose end the tile
-        holds its sums: 0 (single-cycle gather, add and scatter)."""
-        return 0
+        holds its sums: ``config.accumulate_stages - 1`` (0: single-cycle gather, add and
+        scatter)."""
+        return self._config.accumulate_stages - 1
 
     @property
     def config(self):
@@ -56,24 +67,30 @@ class AccumulatorTile(wiring.Component):
         rows, cols = config.array_rows, config.array_cols
         acc_shape = accum_shape(config)
         width = acc_shape.width
-        placement, products = self.scatter.placement, self.scatter.products
 
         storage = TileBuffers(m, config, self)
         cells = storage.cells                       # the front buffer
         tile_rows = Array(Cat(row) for row in cells)
+        pipe = AccumulatePipeline(m, config, self.scatter_en, self.scatter,
+                                  forwarding=self._forwarding)
+        placement = pipe.gather
 
-        # Gather: lane (r, c) reads cell (rows[r], cols[c]) -- a row mux, then a column mux.
+        # Gather: lane (r, c) reads cell (rows[r], cols[c]) -- a row mux, then a column mux;
+        # the lane's adder adds its product (after the pipeline registers, if any).
         sums = [[Signal(acc_shape, name=f"sum_{r}_{c}") for c in range(cols)] for r in range(rows)]
         for r in range(rows):
             gathered_row = Signal(width * config.tile_n, name=f"gathered_row_{r}")
             m.d.comb += gathered_row.eq(tile_rows[placement.rows[r]])
             for c in range(cols):
                 current = gathered_row.word_select(placement.cols[c], width)
-                product = products[r][c]
                 adder = m.submodules[f"adder_{r}_{c}"] = accumulation_adder(config)
-                m.d.comb += [adder.a.eq(current), adder.b.eq(product), sums[r][c].eq(adder.sum)]
+                m.d.comb += [adder.a.eq(pipe.operand(r, c, current)),
+                             adder.b.eq(pipe.product(r, c)), sums[r][c].eq(adder.sum)]
 
-        # Scatter: route lane column c to tile column cols[c], then lane row r to rows[r].
+        # Scatter (the write stage's placement and sums): route lane column c to tile column
+        # cols[c], then lane row r to rows[r].
+        write = pipe.write(sums)
+        placement, sums = write.placement, write.sums
         row_hit = [[Signal(name=f"row_hit_{r}_{i}") for i in range(config.tile_m)]
                    for r in range(rows)]
         col_hit = [[Signal(name=f"col_hit_{c}_{j}") for j in range(config.tile_n)]
@@ -116,5 +133,5 @@ class AccumulatorTile(wiring.Component):
                     with m.If(row_any[i] & col_any[j]):
                         m.d.sync += target[i][j].eq(written[i][j])
 
-        storage.update(self.scatter_en, scatter)
+        storage.update(write.en, scatter)
         return m

@@ -51,7 +51,9 @@ class DstcCore(wiring.Component):
 
     Pipeline: the chunk sequencer issues one OHMMA per cycle; the multiply stage registers
     the operands into the multiplier array and the products into the accumulator, which
-    scatter-adds them in the cycle it receives them. An OHMMA issued in cycle ``t`` updates
+    scatter-adds them in the cycle it receives them or, with ``accumulate_stages`` 2 or 3,
+    over that many cycles (``accumulate_in_flight`` tracks them for the pipeline-empty
+    condition of the tile commands and for ``cycles_busy``). An OHMMA issued in cycle ``t`` updates
     the tile at the end of cycle ``t + pipeline_latency(config)``
     (:func:`~dstc.sim.isa.pipeline_latency`: the multiply stage's ``latency`` plus the
     accumulator's), and nothing ever stalls the pipeline.
@@ -103,8 +105,16 @@ class DstcCore(wiring.Component):
         cmd, opcode, body = self.cmd, self.cmd.payload.opcode, self.cmd.payload.body
         issue = sequencer.issue
 
+        # In flight past the issue: in the multiply stage's two registers or, with a
+        # pipelined accumulate, in the accumulator's later stages (``accumulate_in_flight``:
+        # bit i-1 set when a scatter was presented i cycles ago, i = 1 .. latency).
+        pipeline_busy = multiply.busy
+        if accumulator.latency:
+            in_flight = Signal(accumulator.latency, name="accumulate_in_flight")
+            m.d.sync += in_flight.eq(Cat(multiply.scatter_en, in_flight[:-1]))
+            pipeline_busy = multiply.busy | in_flight.any()
         pipeline_empty = Signal()
-        m.d.comb += pipeline_empty.eq(~issue.valid & ~multiply.busy)
+        m.d.comb += pipeline_empty.eq(~issue.valid & ~pipeline_busy)
 
         # -- command acceptance: with one tile buffer nothing while a drain runs, with two
         # only the next DRAIN waits for it (the others work on the front buffer) -----------
@@ -160,7 +170,7 @@ class DstcCore(wiring.Component):
                                     & ohmma_check.out_of_reach),
         }
         increments = {
-            "cycles_busy": fire | issue.valid | multiply.busy | drain.busy,
+            "cycles_busy": fire | issue.valid | pipeline_busy | drain.busy,
             "ohmma_issued": issue.valid,
             "useful_macs": Mux(issue.valid, self._useful_macs(m, issue.payload), 0),
             "mac_slots": issue.valid,                       # times config.macs

@@ -6,6 +6,7 @@ from amaranth.utils import exact_log2
 
 from ..sim.config import ConfigError
 from ..sim.isa import lane_reach
+from .accumulate_pipeline import AccumulatePipeline
 from .accumulator_signature import scatter_signature
 from .int_adder import accumulation_adder
 from .shapes import accum_shape, and_or_select, index_shape
@@ -27,28 +28,34 @@ class ReachAccumulator(wiring.Component):
 
     Signature: :func:`~dstc.hw.accumulator_signature.scatter_signature`; the same storage
     (:class:`~dstc.hw.tile_buffers.TileBuffers`, one or two buffers), priorities (``clear``,
-    then ``load_en``, then ``scatter_en``), combinational ``read_data`` and single-cycle
-    read-modify-write (:attr:`latency` 0) as the crossbar, with one adder per lane
-    (``adder_<r>_<c>``).
+    then ``load_en``, then ``scatter_en``), combinational ``read_data`` and read-modify-write
+    as the crossbar: in one cycle (:attr:`latency` 0) or, with ``config.accumulate_stages``
+    2 or 3, pipelined with forwarding (:class:`~dstc.hw.accumulate_pipeline.AccumulatePipeline`,
+    :attr:`latency` 1 or 2), with one adder per lane (``adder_<r>_<c>``).
 
     By contract, valid lanes name distinct rows and distinct columns inside their reach (what
     the lane spread produces; the core checks OHMMA commands for it); otherwise the written
-    values are undefined. Parameter: ``config`` (:class:`~dstc.sim.config.DstcConfig`
-    with ``lane_placement="reach"``); raises :class:`~dstc.sim.config.ConfigError` otherwise.
+    values are undefined; with a pipelined accumulate ``clear``, ``load_en`` and ``swap``
+    must wait until no scatter is in flight. Parameter: ``config``
+    (:class:`~dstc.sim.config.DstcConfig` with ``lane_placement="reach"``); raises
+    :class:`~dstc.sim.config.ConfigError` otherwise. ``_forwarding`` (private, default True)
+    is only for the test that shows the forwarding is needed.
     """
 
-    def __init__(self, config):
+    def __init__(self, config, *, _forwarding=True):
         if config.lane_placement != "reach":
             raise ConfigError(f"lane_placement={config.lane_placement!r}: ReachAccumulator "
                               f"builds lane_placement='reach'")
         self._config = config
+        self._forwarding = _forwarding
         super().__init__(scatter_signature(config))
 
     @property
     def latency(self):
         """Cycles between the cycle a scatter is presented and the cycle at whose end the tile
-        holds its sums: 0 (single-cycle gather, add and scatter)."""
-        return 0
+        holds its sums: ``config.accumulate_stages - 1`` (0: single-cycle gather, add and
+        scatter)."""
+        return self._config.accumulate_stages - 1
 
     @property
     def config(self):
@@ -61,10 +68,12 @@ class ReachAccumulator(wiring.Component):
         rows, cols = len(row_reach), len(col_reach)
         acc_shape = accum_shape(config)
         width = acc_shape.width
-        placement, products = self.scatter.placement, self.scatter.products
 
         storage = TileBuffers(m, config, self)
         cells = storage.cells                       # the front buffer
+        pipe = AccumulatePipeline(m, config, self.scatter_en, self.scatter,
+                                  forwarding=self._forwarding)
+        placement = pipe.gather
 
         # Each lane's offset inside its reach (positions first + stride * offset): its tile
         # index divided by the class count, minus its lane index inside the class.
@@ -81,7 +90,8 @@ class ReachAccumulator(wiring.Component):
         col_offset = offsets(col_reach, placement.cols, config.col_classes, "col_offset")
 
         # Gather: lane (r, c) reads cell (rows[r], cols[c]) -- a row mux over the lane row's
-        # reach, then a column mux over the lane column's.
+        # reach, then a column mux over the lane column's; the lane's adder adds its product
+        # (after the pipeline registers, if any).
         sums = [[Signal(acc_shape, name=f"sum_{r}_{c}") for c in range(cols)] for r in range(rows)]
         for r in range(rows):
             gathered_row = Signal(width * config.tile_n, name=f"gathered_row_{r}")
@@ -92,10 +102,19 @@ class ReachAccumulator(wiring.Component):
                 m.d.comb += current.eq(and_or_select(
                     col_offset[c], [gathered_row.word_select(j, width) for j in col_reach[c]]))
                 adder = m.submodules[f"adder_{r}_{c}"] = accumulation_adder(config)
-                m.d.comb += [adder.a.eq(current), adder.b.eq(products[r][c]),
-                             sums[r][c].eq(adder.sum)]
+                m.d.comb += [adder.a.eq(pipe.operand(r, c, current)),
+                             adder.b.eq(pipe.product(r, c)), sums[r][c].eq(adder.sum)]
 
-        # Scatter: lane column c to the tile columns it reaches, then lane row r likewise.
+        # Scatter (the write stage's placement and sums): lane column c to the tile columns
+        # it reaches, then lane row r likewise.
+        write = pipe.write(sums)
+        sums = write.sums
+        if write.placement is not placement:
+            row_offset = offsets(row_reach, write.placement.rows, config.row_classes,
+                                 "write_row_offset")
+            col_offset = offsets(col_reach, write.placement.cols, config.col_classes,
+                                 "write_col_offset")
+            placement = write.placement
         row_hit = {(r, i): Signal(name=f"row_hit_{r}_{i}")
                    for r in range(rows) for i in row_reach[r]}
         col_hit = {(c, j): Signal(name=f"col_hit_{c}_{j}")
@@ -141,5 +160,5 @@ class ReachAccumulator(wiring.Component):
                     with m.If(row_any[i] & col_any[j]):
                         m.d.sync += target[i][j].eq(written[i][j])
 
-        storage.update(self.scatter_en, scatter)
+        storage.update(write.en, scatter)
         return m

@@ -10,7 +10,8 @@ import json
 import re
 
 __all__ = ["ConfigError", "NumberType", "DstcConfig", "LANE_PLACEMENTS", "ROW_CLASSES",
-           "COL_CLASSES", "KSTEP_BITMAPS", "TILE_BUFFERS", "PRESETS", "preset"]
+           "COL_CLASSES", "KSTEP_BITMAPS", "TILE_BUFFERS", "ACCUMULATE_STAGES", "PRESETS",
+           "preset"]
 
 
 class ConfigError(ValueError):
@@ -81,6 +82,11 @@ KSTEP_BITMAPS = ("header", "inline")
 #: leave), or two (a DRAIN swaps them and drains one while commands work on the other;
 #: docs/isa.md, "Two tile buffers").
 TILE_BUFFERS = (1, 2)
+#: Accepted pipeline depths of the sparse core's accumulate step (gather, add, scatter;
+#: docs/units/accumulator.md, "Pipelined accumulate"): 1 does all three in one cycle, 2
+#: registers the gathered cells (gather | add + scatter), 3 also the sums (gather | add |
+#: scatter). Each stage past the first adds a cycle to :func:`~dstc.sim.isa.pipeline_latency`.
+ACCUMULATE_STAGES = (1, 2, 3)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +113,11 @@ class DstcConfig:
     ``tile_buffers`` (:data:`TILE_BUFFERS`): the accumulator tiles of both cores. With 2, a
     DRAIN swaps the compute and drain buffers, and the commands after it work on the other
     buffer while the drained rows leave (docs/isa.md).
+
+    ``accumulate_stages`` (:data:`ACCUMULATE_STAGES`): the pipeline depth of the sparse
+    core's accumulator (gather | add | scatter, with forwarding between back-to-back OHMMAs
+    into the same cell); every stage past the first adds one cycle to the pipeline latency and
+    nothing else: results and throughput stay the same. The dense baseline ignores it.
     """
 
     array_rows: int = 8
@@ -121,6 +132,7 @@ class DstcConfig:
     col_classes: int = 1
     kstep_bitmaps: str = "header"
     tile_buffers: int = 1
+    accumulate_stages: int = 1
 
     def __post_init__(self):
         for name, upper in (("array_rows", MAX_TILE), ("array_cols", MAX_TILE),
@@ -166,6 +178,11 @@ class DstcConfig:
         if type(self.tile_buffers) is not int or self.tile_buffers not in TILE_BUFFERS:
             raise ConfigError(f"tile_buffers={self.tile_buffers!r}: must be one of "
                               f"{list(TILE_BUFFERS)}")
+        if type(self.accumulate_stages) is not int or \
+                self.accumulate_stages not in ACCUMULATE_STAGES:
+            raise ConfigError(f"accumulate_stages={self.accumulate_stages!r}: must be one of "
+                              f"{list(ACCUMULATE_STAGES)} (1: gather, add and scatter in one "
+                              f"cycle; 2: gather | add + scatter; 3: gather | add | scatter)")
 
     def _check_variant(self):
         """Validate the accumulator variant (``lane_placement``, ``row_classes`` and
@@ -356,6 +373,8 @@ class DstcConfig:
             text += f", {self.kstep_bitmaps} k-step bitmaps"
         if self.tile_buffers > 1:
             text += f", {self.tile_buffers} tile buffers"
+        if self.accumulate_stages > 1:
+            text += f", {self.accumulate_stages}-stage accumulate"
         return text
 
 
@@ -408,6 +427,13 @@ PRESETS = {
     # Two accumulator tile buffers: a drain overlaps the next tile's commands (both cores).
     "small8-tb2": _SMALL8.replace(tile_buffers=2),
     "default-tb2": DstcConfig(tile_buffers=2),
+    # A pipelined accumulate step: gather | add | scatter in three cycles, with forwarding
+    # (docs/units/accumulator.md, "Pipelined accumulate"); the same results and throughput,
+    # two cycles more pipeline latency. On the crossbar and on G = 8 lane classes.
+    "small8-pipe": _SMALL8.replace(accumulate_stages=3),
+    "small8-g8-pipe": _SMALL8.replace(lane_placement="reach", row_classes=8,
+                                      accumulate_stages=3),
+    "default-pipe": DstcConfig(accumulate_stages=3),
 }
 
 

@@ -78,11 +78,11 @@ def issue_opcodes(config):
 def pipeline_latency(config):
     """Cycles from an OHMMA's issue cycle to the end of the cycle in which the sparse core's
     accumulator tile holds its products: one cycle registers the operands into the
-    multiplier array, one registers the products into the accumulator, which scatter-adds
-    them in that cycle. ``config`` is a :class:`~dstc.sim.config.DstcConfig`; returns an int
-    (2 for every configuration today)."""
-    del config                      # the one accumulator today adds in the cycle it receives
-    return 2
+    multiplier array, one registers the products into the accumulator, which gathers, adds
+    and scatters them in ``config.accumulate_stages`` cycles (the last of which writes the
+    tile). ``config`` is a :class:`~dstc.sim.config.DstcConfig`; returns an int:
+    ``1 + accumulate_stages`` (2 with the single-cycle accumulate, 4 with three stages)."""
+    return 1 + config.accumulate_stages
 
 
 def lane_reach(config, side):

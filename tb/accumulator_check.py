@@ -3,7 +3,11 @@
 A random sequence of clear, row loads and OHMMA scatter-adds (lane positions from random
 bitmaps through the golden select, products of random values and, for fp32, specials) runs
 against the golden model; after every cycle one random row is read back and compared, and
-the whole tile is compared at the end.
+the whole tile is compared at the end. With a pipelined accumulate (``accumulate_stages`` 2
+or 3, ``latency`` 1 or 2) a scatter becomes visible ``latency`` cycles after the cycle it is
+presented in, back-to-back scatters hit the same cells (forwarding), and a clear or load
+waits, as in the core, until no scatter is in flight (the cycles it waits are idle or carry
+disabled scatters).
 """
 
 import numpy as np
@@ -71,9 +75,20 @@ async def check_accumulator(io, config, rng, steps):
     number of scatter-adds checked."""
     scatter_codec = Codec(scatter_layout(config), raw=True, name="scatter")
     tile = _Tile(config)
+    latency = config.accumulate_stages - 1
+    # Scatters presented but not yet visible: [cycles left, rows, cols, products]; applied
+    # to the golden tile in order when they complete (forwarding gives sequential sums).
+    in_flight = []
     rows, cols = config.array_rows, config.array_cols
     idle = dict(clear=0, load_en=0, scatter_en=0)
     scatters = 0
+
+    async def tick():
+        await io.tick()
+        while in_flight and in_flight[0][0] == 0:
+            tile.scatter(*in_flight.pop(0)[1:])
+        for pending in in_flight:
+            pending[0] -= 1
 
     async def read_row(row):
         await io.set(read_row=row)
@@ -83,7 +98,9 @@ async def check_accumulator(io, config, rng, steps):
     await io.tick()
     for _ in range(steps):
         choice = rng.random()
-        if choice < 0.02:
+        if choice < 0.12 and in_flight:          # clear/load wait for the pipeline to empty
+            await io.set(**idle)
+        elif choice < 0.02:
             await io.set(**{**idle, "clear": 1})
             tile.cells[:] = 0
         elif choice < 0.12:
@@ -112,11 +129,15 @@ async def check_accumulator(io, config, rng, steps):
             enable = int(rng.random() < 0.95)
             await io.set(**{**idle, "scatter_en": enable}, scatter=scatter)
             if enable:
-                tile.scatter(a_pos[a_ok], b_pos[b_ok], products[np.ix_(a_ok, b_ok)])
+                in_flight.append([latency, a_pos[a_ok], b_pos[b_ok],
+                                  products[np.ix_(a_ok, b_ok)]])
                 scatters += 1
-        await io.tick()
+        await tick()
         await read_row(int(rng.integers(config.tile_m)))
     await io.set(**idle)
+    for _ in range(latency):
+        await tick()
+    assert not in_flight, in_flight
     for row in range(config.tile_m):
         await read_row(row)
     return scatters

@@ -11,16 +11,18 @@ PRESETS = ("small", "small-fp16", "small8", "int8", "default")
 #: The presets quick enough for the Amaranth simulator and per-commit runs.
 SMALL_PRESETS = ("small", "small-fp16")
 
-#: The accumulator variants (docs/units/accumulator.md) and the inline k-step bitmaps
-#: (``kstep_bitmaps="inline"``, docs/isa.md): the sparse core's tests (models, lint, cocotb)
-#: run on these too; the dense baseline depends on neither.
+#: The accumulator variants (docs/units/accumulator.md; the pipelined accumulate,
+#: ``accumulate_stages``, included) and the inline k-step bitmaps (``kstep_bitmaps="inline"``,
+#: docs/isa.md): the sparse core's tests (models, lint, cocotb) run on these too; the dense
+#: baseline depends on none of them (the two-buffer presets excepted: BUFFER_PRESETS).
 VARIANT_PRESETS = ("small8-reach", "small8-g2", "small8-g4", "small8-g8", "small8-g8h2",
-                   "small8-inline", "small8-tb2", "default-reach", "default-g2", "default-g8",
-                   "default-g8h2", "default-inline", "default-tb2")
+                   "small8-inline", "small8-tb2", "small8-pipe", "small8-g8-pipe",
+                   "default-reach", "default-g2", "default-g8", "default-g8h2", "default-inline",
+                   "default-tb2", "default-pipe")
 
 #: The variants cheap enough for `make test` (the others run in `make soak`).
 SMALL_VARIANT_PRESETS = ("small8-reach", "small8-g2", "small8-g4", "small8-g8", "small8-g8h2",
-                         "small8-inline", "small8-tb2")
+                         "small8-inline", "small8-tb2", "small8-pipe", "small8-g8-pipe")
 
 #: The presets with two tile buffers (``tile_buffers=2``): the variants that change the dense
 #: baseline too, so its tests run on these as well.

@@ -11,8 +11,9 @@ from dstc.gen.cocotb_run import SIMULATORS, run_cocotb
 pytestmark = pytest.mark.cocotb
 
 # Steps per preset: the large tiles are slow on Icarus (the whole 1024-cell tile is
-# re-evaluated every cycle), so they run fewer steps there.
-STEPS = {"small": 2000, "small-fp16": 2000, "int8": 400, "default": 300}
+# re-evaluated every cycle), so they run fewer steps there. small8-pipe: the pipelined
+# accumulate (three stages, forwarding) on its Verilog.
+STEPS = {"small": 2000, "small-fp16": 2000, "small8-pipe": 1000, "int8": 400, "default": 300}
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)

@@ -3,6 +3,7 @@ table, the dense baseline shared, a failing synthesis reported while the others 
 cache on rerun, the Pareto marking), and the spec, the Pareto rule and the CLI's errors."""
 
 import csv
+import dataclasses
 import json
 
 import pytest
@@ -132,6 +133,24 @@ def test_the_dense_baseline_ignores_only_the_variant_fields():
     small = preset("small")
     assert explore_spec.dense_config(small.replace(k_chunk=8), small) == small.replace(k_chunk=8)
     assert explore_spec.dense_config(small.replace(k_chunk=8), small, ("k_chunk",)) == small
+
+
+def test_accumulate_stages_is_an_axis_that_shares_one_dense_baseline():
+    """``accumulate_stages`` as an explore axis: a design per depth, all with the preset's
+    dense baseline and timed against today's core (one stage) as the crossbar reference."""
+    spec = explore_spec.ExploreSpec(presets=("small8", "small8-g8"),
+                                    axes=(("accumulate_stages", (1, 2, 3)),), synthesis=False)
+    designs = explore_spec.expand(spec)
+    assert [design.label for design in designs[:3]] == [
+        f"small8 accumulate_stages={stages}" for stages in (1, 2, 3)]
+    for design in designs:
+        base = preset(design.preset)
+        assert design.config.accumulate_stages == dict(design.fields)["accumulate_stages"]
+        assert explore_spec.dense_config(design.config, base) == base
+        assert explore_spec.tiling(design.config).accumulate_stages == 1
+    assert "accumulate_stages" in explore_spec.SPARSE_ONLY_FIELDS
+    bad = explore_spec.expand(dataclasses.replace(spec, axes=(("accumulate_stages", (4,)),)))
+    assert bad[0].config is None and "accumulate_stages=4: must be one of" in bad[0].error
 
 
 def test_specs_from_toml_and_json(tmp_path):

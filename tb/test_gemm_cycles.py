@@ -92,7 +92,8 @@ def test_random_gemms_equal_the_command_level_model(seed, preset_name, count, la
                config, with_c=bool(trial % 3 == 0))
 
 
-@pytest.mark.parametrize("preset_name", ["small", "default", "default-inline", "default-tb2"])
+@pytest.mark.parametrize("preset_name", ["small", "default", "default-inline", "default-tb2",
+                                         "default-pipe"])
 def test_large_gemms_equal_the_command_level_model(seed, preset_name):
     """Up to 256^3 on the default preset (96^3 on the small one, whose programs are 16 times
     longer per element)."""
@@ -307,7 +308,8 @@ def test_bad_operands_are_refused():
 # -- dense mode, dense baseline, 2:4 -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("preset_name", ["small", "int8", "default", "small8-tb2", "default-tb2"])
+@pytest.mark.parametrize("preset_name", ["small", "int8", "default", "small8-tb2", "default-tb2",
+                                         "small8-pipe", "default-pipe"])
 def test_dense_cycles_equal_the_command_level_models(seed, preset_name):
     config = preset(preset_name)
     rng = np.random.default_rng(seed)

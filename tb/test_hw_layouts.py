@@ -69,13 +69,15 @@ def test_accumulators_share_the_storage_signature(preset_name):
         Fragment.get(component, None)
 
 
-@pytest.mark.parametrize("preset_name", ["small", "small-fp16"])
+@pytest.mark.parametrize("preset_name", ["small", "small-fp16", "small8-pipe"])
 def test_pipeline_latency_is_the_specs(preset_name):
-    """The cores assert their stages sum to the spec's latencies; the cycle models use the
-    same functions (tb/test_core_model.py, tb/test_dense_model.py)."""
+    """The cores assert their stages sum to the spec's latencies (2 with the single-cycle
+    accumulate, 4 with three accumulate stages); the cycle models use the same functions
+    (tb/test_core_model.py, tb/test_dense_model.py)."""
     config = preset(preset_name)
     accumulator, multiply = AccumulatorTile(config), MultiplyStage(config)
-    assert multiply.latency + accumulator.latency == pipeline_latency(config) == 2
+    assert multiply.latency + accumulator.latency == pipeline_latency(config) == \
+        {1: 2, 3: 4}[config.accumulate_stages]
     assert DotProductPipeline.RESULT_LATENCY == dense_pipeline_latency(config) == 5
     Fragment.get(accumulator, None)
     Fragment.get(multiply, None)
