@@ -169,10 +169,15 @@ class DstcCore(wiring.Component):
             ErrorFlag.OHMMA_REACH: (firing(Opcode.OHMMA) & ~ohmma_check.conflict
                                     & ohmma_check.out_of_reach),
         }
+        # The useful products of an OHMMA count one cycle after its issue (a register cuts
+        # the path from the sequencer's decode through the popcounts and their product to the
+        # counter's adder); the pipeline is busy in that cycle, so nothing observes the lag.
+        useful = Signal(range(config.macs + 1))
+        m.d.sync += useful.eq(Mux(issue.valid, self._useful_macs(m, issue.payload), 0))
         increments = {
             "cycles_busy": fire | issue.valid | pipeline_busy | drain.busy,
             "ohmma_issued": issue.valid,
-            "useful_macs": Mux(issue.valid, self._useful_macs(m, issue.payload), 0),
+            "useful_macs": useful,
             "mac_slots": issue.valid,                       # times config.macs
         }
         m.d.comb += [
