@@ -162,6 +162,7 @@ def synthesis_job(config_json, design, out_dir, options):
     (scatter/gather), ``transistors``, ``fmax_mhz`` (None without timing), ``seconds`` (wall),
     ``peak_rss_mb`` (largest stage), ``verilog_bytes`` and ``folder``."""
     from .area import run_area
+    from .generate import DESIGNS
 
     config = DstcConfig.from_json(config_json)
     result = run_area(config, [design], out_dir, name=options.get("name"),
@@ -170,7 +171,9 @@ def synthesis_job(config_json, design, out_dir, options):
                       liberty=options.get("liberty"))
     entry = result.document["designs"][design]
     categories = entry["categories"]
-    verilog = sorted(Path(out_dir, design).glob("*.v"))
+    # The generated Verilog of the design's top module (not the deduplicated copy, nor the
+    # synthesised netlist that the same folder holds).
+    verilog = Path(out_dir, design) / f"{DESIGNS[design][0]}.v"
     peaks = [row["peak_rss_mb"] for row in entry["stages"] if row.get("peak_rss_mb")]
     return {"area_um2": entry["total"]["area_um2"],
             "storage_um2": categories["accumulator_storage"]["area_um2"],
@@ -179,6 +182,5 @@ def synthesis_job(config_json, design, out_dir, options):
             "fmax_mhz": entry.get("timing", {}).get("fmax_mhz"),
             "seconds": result.document["wall_seconds"],
             "peak_rss_mb": max(peaks) if peaks else None,
-            "verilog_bytes": sum(path.stat().st_size for path in verilog
-                                 if path.name != "dedup.v"),
+            "verilog_bytes": verilog.stat().st_size,
             "folder": str(out_dir)}

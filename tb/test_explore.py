@@ -67,8 +67,10 @@ def test_a_small_grid_end_to_end(tmp_path, monkeypatch):
                               "small k_chunk=8 array_rows=2", "small k_chunk=8 array_rows=16"}
     good, failed = by_design["small k_chunk=4 array_rows=2"], by_design[
         "small k_chunk=8 array_rows=2"]
+    generated = {path.stat().st_size for path in out.glob("area/*/dstc/dstc_core.v")}
     for row in good:
         assert row.error is None and row.cycles > 0 and row.area_ratio > 1
+        assert row.verilog_bytes in generated      # the generated Verilog, not the netlist
         assert row.normalised_latency == row.cycles / row.dense_mode_cycles
         assert row.cycle_ratio == 1.0                       # a crossbar: its own reference
         assert row.pareto is True                           # the only synthesised design
