@@ -24,7 +24,7 @@ TILES = {
     # the five small8 accumulator variants (Verilator in `make test`, both in `make soak`)
     ("small8-variant", "verilator"): (48, 12), ("small8-variant", "icarus"): (50, 12),
     ("int8", "verilator"): (100, 16), ("int8", "icarus"): (100, 16),
-    ("default", "verilator"): (100, 16), ("default", "icarus"): (32, 8),
+    ("default", "verilator"): (100, 16), ("default", "icarus"): (16, 4),
 }
 SOAK_TILES = 2000
 
