@@ -101,7 +101,8 @@ area: $(STAMP) tech
 # The accumulator design space on the default preset (docs/explore.md): each variant and the
 # dense baseline synthesised (one synthesis at a time: the crossbar needs about 11 GB) and
 # swept at 4096^3 on the density grid; finished jobs are cached in the output's cache/, so an
-# interrupted run resumes. Hours on 2 cores; not part of `make test`. `make explore
+# interrupted run resumes; the table and the plot are copied to docs/explore/ (docs/area.md).
+# Hours on 2 cores; not part of `make test`. `make explore
 # EXPLORE_ARGS="--scheduler tcp://HOST:8786"` runs it on an existing Dask cluster.
 EXPLORE_DESIGNS := --design lane_placement=crossbar --design lane_placement=reach \
 	--design lane_placement=reach,row_classes=2 --design lane_placement=reach,row_classes=4 \
@@ -110,6 +111,9 @@ EXPLORE_DESIGNS := --design lane_placement=crossbar --design lane_placement=reac
 EXPLORE_ARGS ?=
 explore: $(STAMP) tech
 	$(BIN)/dstc explore --preset default $(EXPLORE_DESIGNS) -o build/explore/default $(EXPLORE_ARGS)
+	mkdir -p docs/explore
+	cp build/explore/default/explore.md build/explore/default/explore.csv \
+	    build/explore/default/explore.png docs/explore/
 
 # ECP5 place-and-route of both cores (`make fpga FPGA_PRESET=default` to try another preset).
 FPGA_PRESET ?= small-fp16
