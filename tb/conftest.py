@@ -45,12 +45,11 @@ def rng(seed):
 # Rough cost in seconds (2 cores) of the slowest tests: they start first, so that the two
 # pytest-xdist workers finish together instead of one waiting on a long test at the end.
 _COSTS = {"test_real_layer_tiles_through_the_rtl": 230,
-          "test_core[default-icarus]": 300, "test_core[default-verilator]": 180,
+          "test_core[default-icarus]": 190, "test_core[default-verilator]": 180,
           "test_core[int8-verilator]": 120, "test_core[int8-icarus]": 120,
           "test_dense_core[default-verilator]": 150, "test_dense_core[default-icarus]": 120,
           "test_dense_core_lint[default]": 60,
-          "test_accumulator_verilog[default-verilator]": 90,
-          "test_accumulator_verilog[int8-verilator]": 60, "test_core_lint[default]": 60,
+          "test_accumulator_verilog[small8-pipe-verilator]": 60, "test_core_lint[default]": 60,
           "test_core_lint[int8]": 40, "test_fast_lut_mapping_stops_after_synthesis": 40,
           "test_core_lint[default-reach]": 60, "test_core_lint[default-g2]": 50,
           "test_core_lint[default-g8]": 40, "test_core_lint[default-g8h2]": 40,
@@ -58,6 +57,8 @@ _COSTS = {"test_real_layer_tiles_through_the_rtl": 230,
           "test_core_variant[small8-reach]": 50, "test_core_variant[small8-g2]": 50,
           "test_core_variant[small8-g4]": 50, "test_core_variant[small8-g8]": 50,
           "test_core_variant[small8-g8h2]": 50, "test_core_variant[small8-inline]": 50,
+          "test_core_variant[small8-tb2]": 45, "test_core_variant[small8-pipe]": 45,
+          "test_core_variant[small8-g8-pipe]": 45,
           "test_inline_bitmaps_save_the_headers_on_the_rtl": 40}
 
 
