@@ -155,6 +155,20 @@ def test_accumulate_stages_is_an_axis_that_shares_one_dense_baseline():
     assert bad[0].config is None and "accumulate_stages=4: must be one of" in bad[0].error
 
 
+def test_tile_buffers_is_an_axis_with_its_own_dense_baseline():
+    """``tile_buffers`` applies to both cores: a two-buffer design gets a two-buffer dense
+    baseline, but its cycles are compared with today's one-buffer crossbar."""
+    spec = explore_spec.ExploreSpec(presets=("small8",), axes=(("tile_buffers", (1, 2)),),
+                                    synthesis=False)
+    one, two = explore_spec.expand(spec)
+    base = preset("small8")
+    assert explore_spec.dense_config(one.config, base) == base
+    assert explore_spec.dense_config(two.config, base) == base.replace(tile_buffers=2)
+    assert explore_spec.tiling(two.config) == explore_spec.tiling(one.config) == base
+    assert "tile_buffers" in explore_spec.REFERENCE_FIELDS
+    assert "tile_buffers" not in explore_spec.SPARSE_ONLY_FIELDS
+
+
 def test_specs_from_toml_and_json(tmp_path):
     toml = tmp_path / "grid.toml"
     toml.write_text('presets = ["small", "small-fp16"]\nshape = [64, 64, 128]\n'
