@@ -20,17 +20,7 @@ def test_accumulator(preset_name, rng):
     """The preset's accumulator variant (``accumulator_for``): the crossbar, or the
     reach-limited tile fed lane-skipped placements."""
     config = preset(preset_name)
-    dut = accumulator_for(config)
-    result = []
-
-    async def bench(ctx):
-        result.append(await check_accumulator(AmaranthIO(ctx, dut), config, rng, steps=300))
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
-    assert result[0] > 200
+    assert _checked_steps(accumulator_for(config), config, rng) > 200
 
 
 @pytest.mark.parametrize("stages", [2, 3])
@@ -41,6 +31,12 @@ def test_pipelined_accumulator(preset_name, stages, rng):
     config = preset(preset_name).replace(accumulate_stages=stages)
     dut = accumulator_for(config)
     assert dut.latency == stages - 1
+    assert _checked_steps(dut, config, rng) > 150
+
+
+def _checked_steps(dut, config, rng):
+    """300 random steps of :func:`check_accumulator` on the accumulator ``dut`` of ``config``
+    on the Amaranth simulator; returns the steps it checked."""
     result = []
 
     async def bench(ctx):
@@ -50,4 +46,4 @@ def test_pipelined_accumulator(preset_name, stages, rng):
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
-    assert result[0] > 150
+    return result[0]
