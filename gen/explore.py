@@ -13,7 +13,11 @@ crossed with every combination of the axes, an axis being a configuration field
   :func:`~dstc.sim.gemm_cycles.kstep_cost`) over one density grid (:data:`DEFAULT_POINTS`), on
   uniform random operands and on bank-balanced weights (:mod:`dstc.sim.pruning`, balanced for
   ``array_rows`` classes), at one GEMM size; each point's operands are drawn once and timed
-  on every design of the same tiling and on the crossbar.
+  on every design of the same tiling and on the crossbar;
+* with ``simulation``, a Verilator build of the sparse core from scratch and a checked
+  SpGEMM on it (:func:`~dstc.gen.explore_jobs.simulation_job`: build time, ms per tile);
+* with ``fpga``, ``dstc fpga``'s synthesis of the sparse core and its dense baseline
+  (:func:`~dstc.gen.explore_jobs.fpga_job`: LUTs), the baseline shared as above.
 
 Normalised latency = cycles / dense-mode cycles of the same GEMM; cycle ratio = cycles / the
 crossbar's (``ChunkCost``) cycles on the same operands; area ratio = sparse / dense area. It
@@ -22,14 +26,14 @@ Pareto-optimal designs marked) and ``explore.png`` (area ratio against normalise
 panel per density point). docs/explore.md describes the columns and the Dask set-up.
 
 Jobs run on ``dask.distributed``: a ``LocalCluster`` of one worker with the machine's cores
-(``resources={"synth": 1}``, so that two syntheses never run at once on one machine: yosys
-runs in child processes that a worker's memory limit does not see, and a default-preset
-synthesis needs about 11 GB), or an existing scheduler. Tasks are never retried (``retries=0``
-and, on the local cluster, ``allowed-failures=0``: a synthesis killed for memory must not run
-again). Every finished job is cached on the client (``<output>/cache``) under a digest of its
-parameters, the source it runs and the tool versions, as soon as it finishes, so that a rerun
-or a crash loses nothing finished; a failed job is reported in the table with its error while
-the others go on.
+(``resources={"synth": 1}``, held by every synthesis and simulation, so that two never run
+at once on one machine: yosys runs in child processes that a worker's memory limit does not
+see, and a default-preset synthesis needs about 11 GB), or an existing scheduler. Tasks are
+never retried (``retries=0`` and, on the local cluster, ``allowed-failures=0``: a synthesis
+killed for memory must not run again). Every finished job is cached on the client
+(``<output>/cache``) under a digest of its parameters, the source it runs and the tool
+versions, as soon as it finishes, so that a rerun or a crash loses nothing finished; a
+failed job is reported in the table with its error while the others go on.
 
 Python use: :func:`load_spec`, :func:`run_explore` (returns an :class:`ExploreResult`);
 command line: ``dstc explore`` (:func:`add_arguments`, :func:`command`).
@@ -42,7 +46,17 @@ import os
 import time
 
 from ..sim.config import preset
-from .explore_jobs import ResultCache, source_digest, sweep_job, synthesis_job, tool_versions
+from .explore_jobs import (
+    FPGA_BOARD,
+    SIMULATION_WORKLOAD,
+    ResultCache,
+    fpga_job,
+    simulation_job,
+    source_digest,
+    sweep_job,
+    synthesis_job,
+    tool_versions,
+)
 from .explore_report import build_rows, write_plot, write_table
 from .explore_spec import (
     SPARSE_ONLY_FIELDS,
@@ -124,32 +138,53 @@ def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, proce
                "jobs": spec.jobs, "liberty": None if liberty is None else str(liberty)}
     # -- the jobs: (kind, params, function, args, resources) by digest --
     jobs = {}
-    sources = {kind: source_digest(kind) for kind in ("sweep", "synthesis")}
-    tools = {kind: tool_versions(kind, liberty) for kind in ("sweep", "synthesis")}
+    kinds = ("sweep", "synthesis", "simulation", "fpga")
+    sources = {kind: source_digest(kind) for kind in kinds}
+    tools = {kind: tool_versions(kind, liberty) for kind in kinds}
 
     def add_job(kind, params, function, args, resources=None):
         digest = cache.digest(kind, params, sources[kind], tools[kind])
         jobs.setdefault(digest, (kind, params, function, args, resources))
         return digest
 
-    synth_keys, sweep_keys = {}, {}
+    def folder(under, kind, params):
+        """A job's own output folder, ``out_dir/under/`` and its digest."""
+        return str(out_dir / under / cache.digest(kind, params, sources[kind],
+                                                   tools[kind])[:16])
+
+    synth_keys, sweep_keys, sim_keys, fpga_keys = {}, {}, {}, {}
     valid = [design for design in designs if design.config is not None]
-    if spec.synthesis:
-        for design in valid:
-            if design.banks is not None:
-                continue          # a cycle-model reference: no RTL
-            for role, config in (("dstc", design.config),
-                                 ("dense", dense_config(design.config, preset(design.preset),
-                                                        sparse_only_fields))):
+    # Per design with RTL (not the banked references): syntheses (standard cells, FPGA) of
+    # the sparse core and of its dense baseline, shared by the designs with the same one, and
+    # a Verilator build and simulation of the sparse core. Each holds the machine's "synth"
+    # resource: one at a time, so that memory suffices and the times are comparable.
+    for design in (design for design in valid if design.banks is None):
+        roles = (("dstc", design.config),
+                 ("dense", dense_config(design.config, preset(design.preset),
+                                        sparse_only_fields)))
+        for role, config in roles:
+            if spec.synthesis:
                 params = {"config": json.loads(config.to_json()), "design": role,
                           "options": {k: v for k, v in options.items() if k != "liberty"}}
-                digest = cache.digest("synthesis", params, sources["synthesis"],
-                                      tools["synthesis"])
-                folder = out_dir / "area" / digest[:16]
                 synth_keys[design.label, role] = add_job(
                     "synthesis", params, synthesis_job,
-                    (config.to_json(), role, str(folder), {**options, "name": design.label}),
+                    (config.to_json(), role, folder("area", "synthesis", params),
+                     {**options, "name": design.label}),
                     {"synth": 1})
+            if spec.fpga:
+                params = {"config": json.loads(config.to_json()), "design": role,
+                          "board": list(FPGA_BOARD)}
+                fpga_keys[design.label, role] = add_job(
+                    "fpga", params, fpga_job,
+                    (config.to_json(), role, folder("fpga", "fpga", params)), {"synth": 1})
+        if spec.simulation:
+            params = {"config": json.loads(design.config.to_json()),
+                      "workload": SIMULATION_WORKLOAD}
+            sim_keys[design.label] = add_job(
+                "simulation", params, simulation_job,
+                (design.config.to_json(), folder("sim", "simulation", params),
+                 SIMULATION_WORKLOAD),
+                {"synth": 1})
     # Sweeps: one job per tiling, operand kind and point, timing every design of the tiling.
     tilings = {}
     for design in valid:
@@ -188,8 +223,8 @@ def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, proce
                                   processes, dashboard)
         try:
             futures = {}
-            # Syntheses first: they are the long jobs.
-            for digest in sorted(pending, key=lambda d: jobs[d][0] != "synthesis"):
+            # Syntheses and simulations first: they are the long jobs.
+            for digest in sorted(pending, key=lambda d: jobs[d][0] == "sweep"):
                 kind, params, function, args, resources = jobs[digest]
                 future = client.submit(function, *args, key=f"{kind}-{digest[:16]}",
                                        resources=resources, retries=0, pure=False)
@@ -213,7 +248,8 @@ def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, proce
             client.close()
             if cluster is not None:
                 cluster.close()
-    rows = build_rows(spec, designs, synth_keys, sweep_keys, results, errors)
+    rows = build_rows(spec, designs, synth_keys, sweep_keys, results, errors,
+                      sim_keys=sim_keys, fpga_keys=fpga_keys)
     paths = write_table(rows, out_dir)
     if figures:
         paths += (write_plot(rows, spec, out_dir / "explore.png"),)
@@ -301,6 +337,14 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=seed_type, help="seed of the operands (default: 2021)")
     parser.add_argument("--no-synthesis", action="store_true",
                         help="cycle model only (no `dstc area`)")
+    parser.add_argument("--simulation", action="store_true",
+                        help="also build each sparse core on Verilator from scratch and "
+                             "simulate a 64x64x128 SpGEMM on it, checked (build time, ms per "
+                             "tile)")
+    parser.add_argument("--fpga", action="store_true",
+                        help="also synthesize each sparse core and its dense baseline for "
+                             "the ECP5-85F (LUTs; for the small presets: a 32x32-tile core "
+                             "takes tens of minutes and up to 19 GB)")
     parser.add_argument("--no-timing", action="store_true", help="skip OpenSTA")
     parser.add_argument("--no-cmos", action="store_true", help="skip the transistor estimate")
     parser.add_argument("--clock-ns", type=positive_float, help="synthesis clock target")
@@ -339,6 +383,10 @@ def spec_from(args):
         changes["seed"] = args.seed
     if args.no_synthesis:
         changes["synthesis"] = False
+    if args.simulation:
+        changes["simulation"] = True
+    if args.fpga:
+        changes["fpga"] = True
     if args.no_timing:
         changes["timing"] = False
     if args.no_cmos:

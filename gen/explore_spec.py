@@ -47,7 +47,7 @@ SPARSE_ONLY_FIELDS = ACCUMULATOR_FIELDS + ("kstep_bitmaps", "accumulate_stages")
 REFERENCE_FIELDS = SPARSE_ONLY_FIELDS + ("tile_buffers",)
 
 _SPEC_KEYS = {"presets", "designs", "axes", "banked", "shape", "points", "operands", "seed",
-              "synthesis", "timing", "cmos", "clock_ns", "jobs"}
+              "synthesis", "timing", "cmos", "clock_ns", "jobs", "simulation", "fpga"}
 
 
 # -- the spec -----------------------------------------------------------------------------------
@@ -74,6 +74,12 @@ class ExploreSpec:
     cmos: bool = True             #: transistor estimate in each synthesis
     clock_ns: float = 5.0
     jobs: int = 2                 #: yosys/OpenSTA processes of one synthesis
+    #: build each sparse core on Verilator from scratch and simulate
+    #: :data:`~dstc.gen.explore_jobs.SIMULATION_WORKLOAD` on it (build time, ms per tile)
+    simulation: bool = False
+    #: synthesize each sparse core and its dense baseline for the ECP5-85F (LUTs; meant for
+    #: the small presets: a 32 x 32-tile core takes tens of minutes and up to 19 GB)
+    fpga: bool = False
 
 
 def _fail(message):
@@ -145,7 +151,7 @@ def check_spec(spec):
               f"{', '.join(OPERAND_KINDS)}")
     if isinstance(spec.seed, bool) or not isinstance(spec.seed, int) or spec.seed < 0:
         _fail(f"seed={spec.seed!r}: must be a non-negative integer")
-    for name in ("synthesis", "timing", "cmos"):
+    for name in ("synthesis", "timing", "cmos", "simulation", "fpga"):
         if not isinstance(getattr(spec, name), bool):
             _fail(f"{name}={getattr(spec, name)!r}: must be true or false")
     if not (isinstance(spec.clock_ns, (int, float)) and not isinstance(spec.clock_ns, bool)

@@ -59,7 +59,8 @@ _COSTS = {"test_real_layer_tiles_through_the_rtl": 230,
           "test_core_variant[small8-g8h2]": 50, "test_core_variant[small8-inline]": 50,
           "test_core_variant[small8-tb2]": 45, "test_core_variant[small8-pipe]": 45,
           "test_core_variant[small8-g8-pipe]": 45,
-          "test_inline_bitmaps_save_the_headers_on_the_rtl": 40}
+          "test_inline_bitmaps_save_the_headers_on_the_rtl": 40,
+          "test_simulation_and_fpga_columns": 120}
 
 
 def pytest_collection_modifyitems(config, items):

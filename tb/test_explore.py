@@ -5,6 +5,7 @@ cache on rerun, the Pareto marking), and the spec, the Pareto rule and the CLI's
 import csv
 import dataclasses
 import json
+import os
 
 import pytest
 
@@ -214,6 +215,8 @@ def test_specs_from_toml_and_json(tmp_path):
     ('{"presets": ["huge"]}', "preset='huge': unknown preset"),
     ('[1]', "must be a table of settings"),
     ('{', "not valid JSON"),
+    ('{"simulation": "yes"}', "simulation='yes': must be true or false"),
+    ('{"fpga": 1}', "fpga=1: must be true or false"),
 ])
 def test_bad_specs_are_refused(tmp_path, content, message):
     path = tmp_path / "spec.json"
@@ -278,3 +281,61 @@ def test_an_existing_scheduler(tmp_path):
         assert row.design == "small" and row.cycles > 0 and row.area_ratio is None
         with Client(cluster) as client:      # still running
             assert client.submit(sum, [1, 2]).result() == 3
+
+
+def test_simulation_and_fpga_columns(tmp_path, monkeypatch):
+    """``simulation`` and ``fpga`` on the small preset (about 2 minutes): the sparse core is
+    built on Verilator from scratch without ccache and a checked SpGEMM runs on it; the
+    sparse core and its dense baseline are synthesised for the ECP5 (not placed); the
+    columns are filled, the summary shows them, and a rerun takes everything from the
+    cache."""
+    monkeypatch.setenv("OBJCACHE", "ccache")
+    spec = _spec(axes=(), points=((0.5, 0.4),), operands=("uniform",), synthesis=False,
+                 simulation=True, fpga=True)
+    out = tmp_path / "explore"
+    first = explore.run_explore(spec, out, processes=False, threads=2, figures=False)
+    assert first.jobs_failed == 0 and first.jobs_run == 4    # sweep, simulation, 2 FPGA
+    (row,) = first.rows
+    assert row.error is None and row.simulation_ok is True
+    assert row.verilator_build_seconds > 1 and 0 < row.ms_per_tile < 60_000
+    assert row.dense_fpga_luts > 0 and row.fpga_luts > row.dense_fpga_luts   # the crossbar
+    assert row.fpga_lut_ratio == row.fpga_luts / row.dense_fpga_luts
+    assert row.area_ratio is None                     # no standard-cell synthesis asked
+    # A fresh build folder holds the Verilator model (-O2, as dstc sim); the FPGA jobs
+    # built the harness alone and the core in it; the environment is as it was.
+    (build,) = out.glob("sim/*/core/verilator-O2")
+    assert any(build.iterdir())
+    assert {path.name for path in out.glob("fpga/*/*")} == {"harness", "core"}
+    assert os.environ["OBJCACHE"] == "ccache"
+    text = (out / "explore.md").read_text()
+    assert "| Verilator build (s) | ms / tile | RTL checked | FPGA LUTs |" in text
+    assert f"| {row.fpga_luts:,} | {row.dense_fpga_luts:,} |" in text
+    again = explore.run_explore(spec, out, processes=False, threads=2, figures=False)
+    assert again.jobs_run == 0 and again.jobs_cached == 4 and again.rows == first.rows
+
+
+def test_a_failed_simulation_is_reported(tmp_path, monkeypatch):
+    """A simulation job that fails (here: raises) is reported in the design's rows, without
+    its columns, while its sweep finishes."""
+    def failing(config_json, out_dir, workload):
+        raise RuntimeError("verilator: out of memory")
+
+    monkeypatch.setattr(explore, "simulation_job", failing)
+    spec = _spec(axes=(), points=((0.5, 0.4),), operands=("uniform",), synthesis=False,
+                 simulation=True)
+    result = explore.run_explore(spec, tmp_path, processes=False, threads=2, figures=False)
+    (row,) = result.rows
+    assert result.jobs_failed == 1 and result.jobs_run == 1 and row.cycles > 0
+    assert row.error == "simulation: RuntimeError: verilator: out of memory"
+    assert row.verilator_build_seconds is None and row.simulation_ok is None
+    assert row.fpga_luts is None
+
+
+def test_simulation_and_fpga_flags():
+    import argparse
+
+    parser = explore.add_arguments(argparse.ArgumentParser())
+    spec = explore.spec_from(parser.parse_args(["--simulation", "--fpga", "--no-synthesis"]))
+    assert spec.simulation and spec.fpga and not spec.synthesis
+    spec = explore.spec_from(parser.parse_args([]))
+    assert not spec.simulation and not spec.fpga

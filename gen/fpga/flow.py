@@ -153,12 +153,13 @@ def _stat(build_dir, suffix):
 
 
 def build_design(config, design, board, clock_mhz, build_dir, native_yosys=False,
-                 fast_lut_mapping=False):
+                 fast_lut_mapping=False, place=True):
     """Synthesize the harness alone, then the ``design`` (a :data:`DESIGNS` key) of
-    ``config`` in it for ``board`` at a ``clock_mhz`` (MHz) target, and, when it fits and
-    ``fast_lut_mapping`` is off, place and route it. Returns its result row (a dict, as in
-    ``fpga.json``); a failed tool is reported in the row (``status``, ``error``), except when
-    the harness alone fails (:class:`~dstc.gen.tools.ToolError` raised)."""
+    ``config`` in it for ``board`` at a ``clock_mhz`` (MHz) target, and, when it fits,
+    ``fast_lut_mapping`` is off and ``place`` is on, place and route it. Returns its result
+    row (a dict, as in ``fpga.json``); a failed tool is reported in the row (``status``,
+    ``error``), except when the harness alone fails (:class:`~dstc.gen.tools.ToolError`
+    raised)."""
     started = time.monotonic()
     build_dir = Path(build_dir)
     name, core = design_component(config, design)
@@ -213,10 +214,11 @@ def build_design(config, design, board, clock_mhz, build_dir, native_yosys=False
         log.info(f"  {design}: does not fit {board_platform.device}: " + ", ".join(
             f"{key} {needed} > {available} ({needed / available:.1f}x)"
             for key, needed, available in over))
-    elif fast_lut_mapping:
+    elif fast_lut_mapping or not place:
         row["status"] = "fits (synthesis); not placed"
-        log.info(f"  {design}: fits {board_platform.device} after the fast LUT mapping; place "
-                 f"and route it without --fast-lut-mapping")
+        log.info(f"  {design}: fits {board_platform.device} after synthesis"
+                 + ("; place and route it without --fast-lut-mapping" if fast_lut_mapping
+                    else " (not placed: synthesis only)"))
     else:
         log.info(f"  {design}: placing and routing")
         try:
