@@ -15,12 +15,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: all demo test lint soak bench figures network generate area explore fpga tools tech venv clean help
+.PHONY: all demo test lint soak bench figures network generate area explore explore-small8 fpga \
+	tools tech venv clean help
 
 all: test
 
 help:
-	@echo "make demo | test | lint | soak | bench | figures | network | generate | area | explore | fpga | tech | clean"
+	@echo "make demo | test | lint | soak | bench | figures | network | generate | area | explore | explore-small8 | fpga | tech | clean"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -104,16 +105,31 @@ area: $(STAMP) tech
 # interrupted run resumes; the table and the plot are copied to docs/explore/ (docs/area.md).
 # Hours on 2 cores; not part of `make test`. `make explore
 # EXPLORE_ARGS="--scheduler tcp://HOST:8786"` runs it on an existing Dask cluster.
-EXPLORE_DESIGNS := --design lane_placement=crossbar --design lane_placement=reach \
+EXPLORE_VARIANTS := --design lane_placement=crossbar --design lane_placement=reach \
 	--design lane_placement=reach,row_classes=2 --design lane_placement=reach,row_classes=4 \
 	--design lane_placement=reach,row_classes=8 \
-	--design lane_placement=reach,row_classes=8,col_classes=2 --banked 8x16
+	--design lane_placement=reach,row_classes=8,col_classes=2
+EXPLORE_DESIGNS := $(EXPLORE_VARIANTS) --banked 8x16
 EXPLORE_ARGS ?=
 explore: $(STAMP) tech
 	$(BIN)/dstc explore --preset default $(EXPLORE_DESIGNS) -o build/explore/default $(EXPLORE_ARGS)
 	mkdir -p docs/explore
 	cp build/explore/default/explore.md build/explore/default/explore.csv \
 	    build/explore/default/explore.png docs/explore/
+
+# The small8 grid (8 x 4 multipliers, 16 x 16 tile, int8: every variant builds on its 8 row
+# lanes) with the fixed-cost and pipelining options, each sparse core also built and run on
+# Verilator and both cores synthesised for the ECP5 (LUTs); copied to docs/explore/small8/.
+# About an hour on 2 cores; `EXPLORE_ARGS=--no-synthesis` leaves out the standard cells.
+EXPLORE_SMALL8 := $(EXPLORE_VARIANTS) --design kstep_bitmaps=inline --design tile_buffers=2 \
+	--design accumulate_stages=3 \
+	--design lane_placement=reach,row_classes=8,accumulate_stages=3 --banked 4x8
+explore-small8: $(STAMP) tech
+	$(BIN)/dstc explore --preset small8 $(EXPLORE_SMALL8) --simulation --fpga \
+	    -o build/explore/small8 $(EXPLORE_ARGS)
+	mkdir -p docs/explore/small8
+	cp build/explore/small8/explore.md build/explore/small8/explore.csv \
+	    build/explore/small8/explore.png docs/explore/small8/
 
 # ECP5 place-and-route of both cores (`make fpga FPGA_PRESET=default` to try another preset).
 FPGA_PRESET ?= small-fp16
