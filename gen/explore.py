@@ -90,10 +90,13 @@ class ExploreResult:
 
 
 def _client(scheduler, workers, threads, processes, dashboard):
-    """A Dask client: on ``scheduler`` (an address) or on a new LocalCluster; returns
-    ``(client, cluster or None)``."""
+    """A Dask client: on ``scheduler`` (an address) or on a new LocalCluster, whose workers
+    stop their jobs' tools when they close (:class:`~dstc.gen.explore_plugin.StopToolsOnClose`);
+    returns ``(client, cluster or None)``."""
     import dask
     from distributed import Client, LocalCluster
+
+    from .explore_plugin import StopToolsOnClose
 
     if scheduler:
         return Client(scheduler), None
@@ -107,12 +110,15 @@ def _client(scheduler, workers, threads, processes, dashboard):
             dashboard_address=dashboard,
             scheduler_kwargs=None if dashboard else {"dashboard": False,
                                                      "dashboard_address": ":0"})
-    return Client(cluster), cluster
+    client = Client(cluster)
+    # Its workers stop their jobs' tools when they close (an interrupted run leaves none).
+    client.register_plugin(StopToolsOnClose())
+    return client, cluster
 
 
 def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, processes=True,
                 dashboard=None, liberty=None, sparse_only_fields=SPARSE_ONLY_FIELDS,
-                figures=True):
+                figures=True, simulation_workload=SIMULATION_WORKLOAD):
     """Run the exploration ``spec`` (an :class:`ExploreSpec`) and write its table (and plot)
     into ``out_dir``; jobs already in ``out_dir/cache`` are not run again.
 
@@ -122,6 +128,8 @@ def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, proce
     processes unless ``processes`` is False, with its dashboard at ``dashboard`` (None: off).
     ``liberty``: the Liberty file of the syntheses (default: ``dstc area``'s).
     ``sparse_only_fields``: the configuration fields that do not change the dense baseline.
+    ``simulation_workload``: the SpGEMM of the simulations (keys m, n, k, density_a,
+    density_b, seed; default :data:`~dstc.gen.explore_jobs.SIMULATION_WORKLOAD`).
     Returns an :class:`ExploreResult`. Raises :class:`UsageError` for a bad spec or an
     ``out_dir`` that is not a writable folder (before any job runs); failed jobs do not
     raise: their rows carry the error."""
@@ -179,11 +187,11 @@ def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, proce
                     (config.to_json(), role, folder("fpga", "fpga", params)), {"synth": 1})
         if spec.simulation:
             params = {"config": json.loads(design.config.to_json()),
-                      "workload": SIMULATION_WORKLOAD}
+                      "workload": dict(simulation_workload)}
             sim_keys[design.label] = add_job(
                 "simulation", params, simulation_job,
                 (design.config.to_json(), folder("sim", "simulation", params),
-                 SIMULATION_WORKLOAD),
+                 dict(simulation_workload)),
                 {"synth": 1})
     # Sweeps: one job per tiling, operand kind and point, timing every design of the tiling.
     tilings = {}
@@ -250,7 +258,7 @@ def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, proce
                 cluster.close()
     rows = build_rows(spec, designs, synth_keys, sweep_keys, results, errors,
                       sim_keys=sim_keys, fpga_keys=fpga_keys)
-    paths = write_table(rows, out_dir)
+    paths = write_table(rows, out_dir, simulation_workload)
     if figures:
         paths += (write_plot(rows, spec, out_dir / "explore.png"),)
     return ExploreResult(spec=spec, designs=designs, rows=tuple(rows), paths=paths,
@@ -339,8 +347,8 @@ def add_arguments(parser):
                         help="cycle model only (no `dstc area`)")
     parser.add_argument("--simulation", action="store_true",
                         help="also build each sparse core on Verilator from scratch and "
-                             "simulate a 64x64x128 SpGEMM on it, checked (build time, ms per "
-                             "tile)")
+                             "simulate a 128x128x256 SpGEMM on it, checked (build time, ms "
+                             "per tile)")
     parser.add_argument("--fpga", action="store_true",
                         help="also synthesize each sparse core and its dense baseline for "
                              "the ECP5-85F (LUTs; for the small presets: a 32x32-tile core "

@@ -25,9 +25,11 @@ from .verilog import write_atomic
 __all__ = ["source_digest", "tool_versions", "ResultCache", "draw_operands", "sweep_job",
            "synthesis_job", "simulation_job", "fpga_job", "SIMULATION_WORKLOAD", "FPGA_BOARD"]
 
-#: The SpGEMM that :func:`simulation_job` runs on each design: ``dstc bench``'s speed workload
-#: (:data:`dstc.gen.bench.SPEED_WORKLOAD`), a 64 x 64 x 128 SpGEMM at density 0.5 x 0.5.
-SIMULATION_WORKLOAD = {"m": 64, "n": 64, "k": 128, "density_a": 0.5, "density_b": 0.5,
+#: The SpGEMM that :func:`simulation_job` runs on each design: 128 x 128 x 256 at density
+#: 0.5 x 0.5, 256 SpWMMA tiles on a 32 x 32 tile with 16-deep k-chunks (several seconds of
+#: simulation on Verilator, so that the time per tile is stable) and 4,096 on small8's
+#: 16 x 16 tile with 4-deep ones.
+SIMULATION_WORKLOAD = {"m": 128, "n": 128, "k": 256, "density_a": 0.5, "density_b": 0.5,
                        "seed": 2021}
 #: The board and clock target (MHz) of :func:`fpga_job` (``dstc fpga``'s defaults).
 FPGA_BOARD = ("ulx3s-85f", 50.0)

@@ -189,9 +189,10 @@ def _cell(value, digits=3):
     return str(value).replace("|", "\\|")
 
 
-def write_table(rows, out_dir):
+def write_table(rows, out_dir, simulation_workload=SIMULATION_WORKLOAD):
     """Write ``explore.csv`` (every column) and ``explore.md`` (a summary per design, then
-    the rows) into ``out_dir``, atomically; returns their paths."""
+    the rows; its notes name ``simulation_workload``, the simulations' SpGEMM) into
+    ``out_dir``, atomically; returns their paths."""
     csv_path, md_path = out_dir / "explore.csv", out_dir / "explore.md"
     text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\n")
@@ -238,7 +239,7 @@ def write_table(rows, out_dir):
            + (" Verilator build: the sparse core built from scratch (no ccache), wall time "
               "with cocotb's start-up; ms / tile: simulation time per SpWMMA tile of a "
               "{m} x {n} x {k} SpGEMM at density {density_a} x {density_b}; RTL checked: "
-              "that run bit-exact and cycle-exact.".format(**SIMULATION_WORKLOAD)
+              "that run bit-exact and cycle-exact.".format(**simulation_workload)
               if simulated else "")
            + (" FPGA LUTs: the core's ECP5 LUT4 + carry after synthesis (harness "
               "subtracted), no place-and-route." if fpga else "")

@@ -293,7 +293,13 @@ def test_simulation_and_fpga_columns(tmp_path, monkeypatch):
     spec = _spec(axes=(), points=((0.5, 0.4),), operands=("uniform",), synthesis=False,
                  simulation=True, fpga=True)
     out = tmp_path / "explore"
-    first = explore.run_explore(spec, out, processes=False, threads=2, figures=False)
+    workload = {"m": 32, "n": 32, "k": 64, "density_a": 0.5, "density_b": 0.5, "seed": 3}
+
+    def run():
+        return explore.run_explore(spec, out, processes=False, threads=2, figures=False,
+                                   simulation_workload=workload)
+
+    first = run()
     assert first.jobs_failed == 0 and first.jobs_run == 4    # sweep, simulation, 2 FPGA
     (row,) = first.rows
     assert row.error is None and row.simulation_ok is True
@@ -310,7 +316,8 @@ def test_simulation_and_fpga_columns(tmp_path, monkeypatch):
     text = (out / "explore.md").read_text()
     assert "| Verilator build (s) | ms / tile | RTL checked | FPGA LUTs |" in text
     assert f"| {row.fpga_luts:,} | {row.dense_fpga_luts:,} |" in text
-    again = explore.run_explore(spec, out, processes=False, threads=2, figures=False)
+    assert "32 x 32 x 64 SpGEMM at density 0.5 x 0.5" in text
+    again = run()
     assert again.jobs_run == 0 and again.jobs_cached == 4 and again.rows == first.rows
 
 
@@ -339,3 +346,42 @@ def test_simulation_and_fpga_flags():
     assert spec.simulation and spec.fpga and not spec.synthesis
     spec = explore.spec_from(parser.parse_args([]))
     assert not spec.simulation and not spec.fpga
+
+
+def _start_and_wait(pid_file):
+    """A job that starts a long-running tool (``sleep``) the way the flows do and waits."""
+    from dstc.gen.tools import child_process
+
+    with child_process(["sleep", "300"]) as process:
+        pid_file.write_text(str(process.pid))
+        process.wait()
+
+
+def test_closing_the_cluster_stops_the_tools(tmp_path):
+    """A worker process of the explorer's cluster that closes mid-job (as after Ctrl-C or a
+    SIGTERM of dstc explore) stops the tools its jobs started; without the plugin they would
+    outlive it in their own process groups."""
+    import time
+
+    pid_file = tmp_path / "pid"
+    client, cluster = explore._client(None, 1, 1, True, None)
+    try:
+        client.submit(_start_and_wait, pid_file, pure=False)
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pid = int(pid_file.read_text())
+        os.kill(pid, 0)                                   # running
+    finally:
+        client.close()
+        cluster.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        pytest.fail(f"the tool (pid {pid}) outlived the cluster")
