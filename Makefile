@@ -118,11 +118,11 @@ explore: $(STAMP) tech
 	    build/explore/default/explore.png docs/explore/
 
 # The small8 grid (8 x 4 multipliers, 16 x 16 tile, int8: every variant builds on its 8 row
-# lanes) with the fixed-cost and pipelining options, each sparse core also built and run on
-# Verilator and both cores synthesised for the ECP5 (LUTs); copied to docs/explore/small8/.
-# About an hour on 2 cores; `EXPLORE_ARGS=--no-synthesis` leaves out the standard cells.
-EXPLORE_SMALL8 := $(EXPLORE_VARIANTS) --design kstep_bitmaps=inline --design tile_buffers=2 \
-	--design accumulate_stages=3 \
+# lanes) and G = 8 with a 3-stage accumulate, each sparse core also built and run on Verilator
+# and both cores synthesised for the ECP5 (LUTs; 11 minutes for the crossbar's); copied to
+# docs/explore/small8/. About an hour on 2 cores; `EXPLORE_ARGS=--no-synthesis` leaves out
+# the standard cells.
+EXPLORE_SMALL8 := $(EXPLORE_VARIANTS) \
 	--design lane_placement=reach,row_classes=8,accumulate_stages=3 --banked 4x8
 explore-small8: $(STAMP) tech
 	$(BIN)/dstc explore --preset small8 $(EXPLORE_SMALL8) --simulation --fpga \
