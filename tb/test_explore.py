@@ -385,3 +385,13 @@ def test_closing_the_cluster_stops_the_tools(tmp_path):
     else:
         os.kill(pid, 9)
         pytest.fail(f"the tool (pid {pid}) outlived the cluster")
+
+
+@pytest.mark.parametrize("workload,message", [
+    ({"m": 32}, "must be a dict with the keys density_a, density_b, k, m, n, seed"),
+    ({"m": 0, "n": 8, "k": 8, "density_a": 0.5, "density_b": 0.5, "seed": 1}, "m=0"),
+    ({"m": 8, "n": 8, "k": 8, "density_a": 1.5, "density_b": 0.5, "seed": 1}, "density_a=1.5"),
+])
+def test_a_bad_simulation_workload_is_refused(tmp_path, workload, message):
+    with pytest.raises(UsageError, match=message):
+        explore.run_explore(_spec(simulation=True), tmp_path, simulation_workload=workload)
