@@ -174,7 +174,8 @@ def run_explore(spec, out_dir, *, scheduler=None, workers=1, threads=None, proce
         return digest
 
     def folder(under, kind, params):
-        """A job's own output folder, ``out_dir/under/`` and its digest."""
+        """A job's own output folder: ``out_dir/under/`` and the first 16 digits of its
+        digest."""
         return str(out_dir / under / cache.digest(kind, params, sources[kind],
                                                    tools[kind])[:16])
 
