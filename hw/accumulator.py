@@ -1,19 +1,18 @@
 """Accumulator tile with gather/scatter-add of one OHMMA's products."""
 
-from amaranth import Array, Cat, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth import Array, Cat, Module, Signal
 
 from .accumulate_pipeline import AccumulatePipeline
-from .accumulator_signature import scatter_signature
 from .int_adder import accumulation_adder
 from .isa import scatter_layout
+from .scatter_accumulator import ScatterAccumulator
 from .shapes import accum_shape
 from .tile_buffers import TileBuffers
 
 __all__ = ["AccumulatorTile", "scatter_layout"]
 
 
-class AccumulatorTile(wiring.Component):
+class AccumulatorTile(ScatterAccumulator):
     """The ``tile_m x tile_n`` accumulator tile in registers, with one adder per lane
     (``adder_<r>_<c>``, :func:`~dstc.hw.int_adder.accumulation_adder`).
 
@@ -45,25 +44,9 @@ class AccumulatorTile(wiring.Component):
     default True) is only for the test that shows the forwarding is needed.
     """
 
-    def __init__(self, config, *, _forwarding=True):
-        self._config = config
-        self._forwarding = _forwarding
-        super().__init__(scatter_signature(config))
-
-    @property
-    def latency(self):
-        """Cycles between the cycle a scatter is presented and the cycle at whose end the tile
-        holds its sums: ``config.accumulate_stages - 1`` (0: single-cycle gather, add and
-        scatter)."""
-        return self._config.accumulate_stages - 1
-
-    @property
-    def config(self):
-        return self._config
-
     def elaborate(self, platform):
         m = Module()
-        config = self._config
+        config = self.config
         rows, cols = config.array_rows, config.array_cols
         acc_shape = accum_shape(config)
         width = acc_shape.width
@@ -91,47 +74,15 @@ class AccumulatorTile(wiring.Component):
         # cols[c], then lane row r to rows[r].
         write = pipe.write(sums)
         placement, sums = write.placement, write.sums
-        row_hit = [[Signal(name=f"row_hit_{r}_{i}") for i in range(config.tile_m)]
-                   for r in range(rows)]
-        col_hit = [[Signal(name=f"col_hit_{c}_{j}") for j in range(config.tile_n)]
-                   for c in range(cols)]
+        row_hit = {(r, i): Signal(name=f"row_hit_{r}_{i}")
+                   for r in range(rows) for i in range(config.tile_m)}
+        col_hit = {(c, j): Signal(name=f"col_hit_{c}_{j}")
+                   for c in range(cols) for j in range(config.tile_n)}
         for r in range(rows):
             for i in range(config.tile_m):
-                m.d.comb += row_hit[r][i].eq(placement.row_valid[r] & (placement.rows[r] == i))
+                m.d.comb += row_hit[r, i].eq(placement.row_valid[r] & (placement.rows[r] == i))
         for c in range(cols):
             for j in range(config.tile_n):
-                m.d.comb += col_hit[c][j].eq(placement.col_valid[c] & (placement.cols[c] == j))
-
-        routed = [[Signal(width, name=f"routed_{r}_{j}") for j in range(config.tile_n)]
-                  for r in range(rows)]
-        for r in range(rows):
-            for j in range(config.tile_n):
-                value = 0
-                for c in range(cols):
-                    value = value | Mux(col_hit[c][j], sums[r][c], 0)
-                m.d.comb += routed[r][j].eq(value)
-
-        row_any = [Signal(name=f"row_any_{i}") for i in range(config.tile_m)]
-        col_any = [Signal(name=f"col_any_{j}") for j in range(config.tile_n)]
-        m.d.comb += [row_any[i].eq(Cat(row_hit[r][i] for r in range(rows)).any())
-                     for i in range(config.tile_m)]
-        m.d.comb += [col_any[j].eq(Cat(col_hit[c][j] for c in range(cols)).any())
-                     for j in range(config.tile_n)]
-
-        written = [[Signal(width, name=f"written_{i}_{j}") for j in range(config.tile_n)]
-                   for i in range(config.tile_m)]
-        for i in range(config.tile_m):
-            for j in range(config.tile_n):
-                value = 0
-                for r in range(rows):
-                    value = value | Mux(row_hit[r][i], routed[r][j], 0)
-                m.d.comb += written[i][j].eq(value)
-
-        def scatter(target):
-            for i in range(config.tile_m):
-                for j in range(config.tile_n):
-                    with m.If(row_any[i] & col_any[j]):
-                        m.d.sync += target[i][j].eq(written[i][j])
-
-        storage.update(write.en, scatter)
+                m.d.comb += col_hit[c, j].eq(placement.col_valid[c] & (placement.cols[c] == j))
+        self.scatter_sums(m, storage, write.en, sums, row_hit, col_hit)
         return m

@@ -4,6 +4,7 @@ core, the scatter-add of one OHMMA."""
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..sim.isa import Opcode
 from .isa import scatter_layout
 from .shapes import accum_shape, index_shape
 
@@ -47,8 +48,9 @@ def scatter_signature(config):
 
     An accumulator variant is a ``wiring.Component`` with this signature and a ``latency``
     property (cycles between the cycle a scatter is presented and the cycle at whose end the
-    tile holds its sums). ``config`` is a :class:`~dstc.sim.config.DstcConfig`; returns a
-    ``wiring.Signature``.
+    tile holds its sums); :class:`~dstc.hw.scatter_accumulator.ScatterAccumulator` gives
+    both, and the scatter into the tile. ``config`` is a :class:`~dstc.sim.config.DstcConfig`;
+    returns a ``wiring.Signature``.
     """
     return wiring.Signature({
         **dict(storage_signature(config).members.items()),
@@ -57,18 +59,19 @@ def scatter_signature(config):
     })
 
 
-def drive_storage(storage, *, clear, load_en, load, read_row, swap):
+def drive_storage(storage, firing, *, load, read_row):
     """The statements that drive the inputs of an accumulator's storage ports
-    (:func:`storage_signature`), as both cores do: ``clear`` and ``load_en`` (1-bit values:
-    a CLEAR, a LOAD_ROW accepted this cycle), ``load`` (a
-    :func:`~dstc.hw.isa.load_layout` view: the LOAD_ROW body), ``read_row`` (the row the
-    drain reads) and ``swap`` (1-bit: a DRAIN accepted this cycle, which swaps two tile
-    buffers). Returns a list for ``m.d.comb``."""
+    (:func:`storage_signature`) from the accepted commands, as both cores do: an accepted
+    CLEAR clears the tile, a LOAD_ROW loads its row (``load``, a
+    :func:`~dstc.hw.isa.load_layout` view of its body) and a DRAIN swaps two tile buffers;
+    ``read_row`` is the row the drain reads. ``firing(op)`` is the 1-bit value "a command of
+    opcode ``op`` is accepted this cycle"
+    (:func:`~dstc.hw.command_accept.accept_commands`). Returns a list for ``m.d.comb``."""
     return [
-        storage.clear.eq(clear),
-        storage.load_en.eq(load_en),
+        storage.clear.eq(firing(Opcode.CLEAR)),
+        storage.load_en.eq(firing(Opcode.LOAD_ROW)),
         storage.load_row.eq(load.row),
         storage.load_data.eq(load.values),
         storage.read_row.eq(read_row),
-        storage.swap.eq(swap),
+        storage.swap.eq(firing(Opcode.DRAIN)),
     ]

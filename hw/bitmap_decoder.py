@@ -4,6 +4,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .parameters import check_ordered, check_powers_of_two
 from .prefix_popcount import PrefixPopcount
 from .shapes import index_shape
 
@@ -26,11 +27,8 @@ class BitmapDecoder(wiring.Component):
     """
 
     def __init__(self, width, lanes):
-        for name, value in (("width", width), ("lanes", lanes)):
-            if type(value) is not int or value < 1 or value & (value - 1):
-                raise ValueError(f"{name}={value!r}: must be a power of two")
-        if lanes > width:
-            raise ValueError(f"lanes={lanes}: must not exceed width={width}")
+        check_powers_of_two(width=width, lanes=lanes)
+        check_ordered(lanes=lanes, width=width)
         self._width, self._lanes = width, lanes
         super().__init__({
             "bitmap": In(width),

@@ -4,6 +4,7 @@ from amaranth import Cat, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .parameters import check_at_least
 from .prefix_popcount import PrefixPopcount
 from .shapes import number_shape
 
@@ -25,8 +26,7 @@ class BitmapEncoder(wiring.Component):
     """
 
     def __init__(self, width, number_type):
-        if type(width) is not int or width < 1:
-            raise ValueError(f"width={width!r}: must be a positive integer")
+        check_at_least(width=width)
         self._width, self._number_type = width, number_type
         vector = data.ArrayLayout(number_shape(number_type), width)
         super().__init__({

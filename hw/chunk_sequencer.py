@@ -1,11 +1,12 @@
 """Chunk sequencer: issues the OHMMA of one k-step, one chunk pair per cycle."""
 
 from amaranth import Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import stream
 from amaranth.lib.wiring import In, Out
 
 from .bitmap_decoder import BitmapDecoder
 from .class_select import ClassSelect
+from .config_component import ConfigComponent
 from .isa import issue_layout, placement_layout, work_layout
 from .lane_spread import LaneSpread
 from .shapes import index_shape, operand_shape, struct_value
@@ -13,7 +14,7 @@ from .shapes import index_shape, operand_shape, struct_value
 __all__ = ["ChunkSequencer"]
 
 
-class ChunkSequencer(wiring.Component):
+class ChunkSequencer(ConfigComponent):
     """Holds one k-step and issues its chunk pairs, A chunk outer, B chunk inner.
 
     Ports:
@@ -39,15 +40,10 @@ class ChunkSequencer(wiring.Component):
     """
 
     def __init__(self, config):
-        self._config = config
-        super().__init__({
+        super().__init__(config, {
             "work": In(stream.Signature(work_layout(config))),
             "issue": Out(stream.Signature(issue_layout(config), always_ready=True)),
         })
-
-    @property
-    def config(self):
-        return self._config
 
     @property
     def latency(self):
@@ -56,7 +52,7 @@ class ChunkSequencer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        config = self._config
+        config = self.config
         rows, cols = config.array_rows, config.array_cols
 
         current = Signal(work_layout(config))
@@ -107,7 +103,7 @@ class ChunkSequencer(wiring.Component):
         lane-skips them (``<side>_spread``); with lane classes a
         :class:`~dstc.hw.class_select.ClassSelect` (``<side>_classes``) forms the round from
         every class. A ``direct`` work item issues the first ``lanes`` values as they are."""
-        config = self._config
+        config = self.config
         operand = operand_shape(config)
         if classes > 1:
             select = m.submodules[f"{side}_classes"] = ClassSelect(width, lanes, classes,

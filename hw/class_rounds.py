@@ -5,6 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import exact_log2
 
+from .parameters import check_ordered, check_powers_of_two
 from .popcount import Popcount
 
 __all__ = ["ClassRounds"]
@@ -22,12 +23,8 @@ class ClassRounds(wiring.Component):
     """
 
     def __init__(self, width, lanes, classes):
-        for name, value in (("width", width), ("lanes", lanes), ("classes", classes)):
-            if type(value) is not int or value < 1 or value & (value - 1):
-                raise ValueError(f"{name}={value!r}: must be a power of two")
-        if not classes <= lanes <= width:
-            raise ValueError(f"classes={classes}, lanes={lanes}, width={width}: must satisfy "
-                             f"classes <= lanes <= width")
+        check_powers_of_two(width=width, lanes=lanes, classes=classes)
+        check_ordered(classes=classes, lanes=lanes, width=width)
         self._width, self._lanes, self._classes = width, lanes, classes
         super().__init__({"bitmap": In(width), "rounds": Out(range(width // lanes + 1))})
 

@@ -7,6 +7,7 @@ from amaranth.utils import exact_log2
 
 from .bitmap_decoder import BitmapDecoder
 from .lane_spread import LaneSpread
+from .parameters import check_ordered, check_powers_of_two
 from .prefix_popcount import PrefixPopcount
 from .shapes import and_or_select, index_shape
 
@@ -38,12 +39,8 @@ class ClassSelect(wiring.Component):
     """
 
     def __init__(self, width, lanes, classes, value_shape):
-        for name, value in (("width", width), ("lanes", lanes), ("classes", classes)):
-            if type(value) is not int or value < 1 or value & (value - 1):
-                raise ValueError(f"{name}={value!r}: must be a power of two")
-        if not classes <= lanes <= width:
-            raise ValueError(f"classes={classes}, lanes={lanes}, width={width}: must satisfy "
-                             f"classes <= lanes <= width")
+        check_powers_of_two(width=width, lanes=lanes, classes=classes)
+        check_ordered(classes=classes, lanes=lanes, width=width)
         self._width, self._lanes, self._classes = width, lanes, classes
         self._value_shape = value_shape
         values = data.ArrayLayout(value_shape, lanes)

@@ -11,6 +11,8 @@ from .accumulator import AccumulatorTile
 from .accumulator_signature import drive_storage, scatter_signature
 from .chunk_sequencer import ChunkSequencer
 from .class_rounds import ClassRounds
+from .command_accept import accept_commands
+from .config_component import ConfigComponent
 from .drain_sequencer import DrainSequencer
 from .isa import (
     COUNTER_WIDTH,
@@ -46,7 +48,7 @@ def accumulator_for(config):
     return AccumulatorTile(config)
 
 
-class DstcCore(wiring.Component):
+class DstcCore(ConfigComponent):
     """One DSTC sub-core: command stream in, drained rows out (docs/isa.md).
 
     Pipeline: the chunk sequencer issues one OHMMA per cycle; the multiply stage registers
@@ -78,16 +80,12 @@ class DstcCore(wiring.Component):
     """
 
     def __init__(self, config):
-        self._config = config
-        super().__init__(core_signature(command_layout(config), response_layout(config), COUNTERS))
-
-    @property
-    def config(self):
-        return self._config
+        super().__init__(config, core_signature(command_layout(config), response_layout(config),
+                                                COUNTERS))
 
     def elaborate(self, platform):
         m = Module()
-        config = self._config
+        config = self.config
         m.submodules.ohmma_check = ohmma_check = PlacementCheck(config)
         m.submodules.sequencer = sequencer = ChunkSequencer(config)
         m.submodules.multiply = multiply = MultiplyStage(config)
@@ -120,20 +118,11 @@ class DstcCore(wiring.Component):
         # only the next DRAIN waits for it (the others work on the front buffer) -----------
         free = Signal()
         m.d.comb += free.eq(~drain.busy if config.tile_buffers == 1 else 1)
-        with m.Switch(opcode):
-            with m.Case(*sorted(issue_opcodes(config))):
-                m.d.comb += cmd.ready.eq(sequencer.work.ready & free)
-            with m.Case(Opcode.DRAIN):
-                m.d.comb += cmd.ready.eq(pipeline_empty & ~drain.busy)
-            with m.Case(*sorted(TILE_OPCODES - {Opcode.DRAIN})):
-                m.d.comb += cmd.ready.eq(pipeline_empty & free)
-            with m.Default():
-                m.d.comb += cmd.ready.eq(free)
-        fire = Signal()
-        m.d.comb += fire.eq(cmd.valid & cmd.ready)
-
-        def firing(op):
-            return fire & (opcode == op)
+        fire, firing = accept_commands(m, cmd, [
+            (issue_opcodes(config), sequencer.work.ready & free),
+            ({Opcode.DRAIN}, pipeline_empty & ~drain.busy),
+            (TILE_OPCODES - {Opcode.DRAIN}, pipeline_empty & free),
+        ], default=free)
 
         # -- SpWMMA tracking and checks, then work for the sequencer --------------------------
         kstep = self._kstep_checks(m, body, fire, firing)
@@ -144,9 +133,7 @@ class DstcCore(wiring.Component):
         drain_mode = Signal.like(body.drain)         # the DRAIN's options, for its whole run
         with m.If(firing(Opcode.DRAIN)):
             m.d.sync += drain_mode.eq(body.drain)
-        m.d.comb += drive_storage(accumulator, clear=firing(Opcode.CLEAR),
-                                  load_en=firing(Opcode.LOAD_ROW), load=body.load,
-                                  read_row=drain.row, swap=firing(Opcode.DRAIN))
+        m.d.comb += drive_storage(accumulator, firing, load=body.load, read_row=drain.row)
         m.d.comb += [
             accumulator.scatter_en.eq(multiply.scatter_en),
             accumulator.scatter.eq(multiply.scatter),
@@ -202,7 +189,7 @@ class DstcCore(wiring.Component):
         ``b_popcount``, ``issue`` (offer the k-step to the sequencer), ``unexpected``,
         ``order``, ``count_mismatch``, ``aborted`` (an accepted command ends an open SpWMMA)
         and ``expecting`` (k-steps are pending)."""
-        config = self._config
+        config = self.config
         kstep = body.kstep
         if config.inline_kstep:
             m.submodules.kstep_check = check = InlineKstepCheck(config)
@@ -236,7 +223,7 @@ class DstcCore(wiring.Component):
         KSTEP that passes its ``checks`` (:meth:`_kstep_checks`) with a nonzero on both sides,
         a DENSE k-step (all-ones bitmaps, full chunk counts) or a conflict-free OHMMA whose
         lanes reach their cells, with a valid lane on each side (``direct``)."""
-        config = self._config
+        config = self.config
         rows, cols = config.array_rows, config.array_cols
         body = cmd.payload.body
         kstep, ohmma = body.kstep, body.ohmma
@@ -290,7 +277,7 @@ class DstcCore(wiring.Component):
         """Products of the OHMMA ``issue`` whose both operands are nonzero lanes (valid, with
         a nonzero magnitude: ``-0.0`` counts as zero), from two small popcounts
         (``a_useful``, ``b_useful``)."""
-        config = self._config
+        config = self.config
         operand = config.operand
         magnitude = operand.width - (1 if operand.is_float else 0)
         m.submodules.a_useful = a_useful = Popcount(config.array_rows)

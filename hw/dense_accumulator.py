@@ -1,18 +1,19 @@
 """The dense baseline's accumulator tile, accessed one block of cells at a time."""
 
 from amaranth import Cat, Module
-from amaranth.lib import data, wiring
+from amaranth.lib import data
 from amaranth.lib.wiring import In, Out
 
 from ..sim.isa import DenseGeometry
 from .accumulator_signature import storage_signature
+from .dense_component import DenseComponent
 from .shapes import accum_shape, and_or_select, index_shape
 from .tile_buffers import TileBuffers
 
 __all__ = ["DenseAccumulator"]
 
 
-class DenseAccumulator(wiring.Component):
+class DenseAccumulator(DenseComponent):
     """The ``tile_m x tile_n`` accumulator tile in registers, read and written as aligned
     ``block_rows x block_cols`` blocks (numbered row-major, see
     :class:`~dstc.sim.isa.DenseGeometry`).
@@ -37,11 +38,10 @@ class DenseAccumulator(wiring.Component):
     """
 
     def __init__(self, config):
-        self._config = config
-        geometry = self._geometry = DenseGeometry.of(config)
+        geometry = DenseGeometry.of(config)
         block = data.ArrayLayout(data.ArrayLayout(accum_shape(config), geometry.block_cols),
                                  geometry.block_rows)
-        super().__init__({
+        super().__init__(config, {
             **dict(storage_signature(config).members.items()),
             "block_read": In(index_shape(geometry.blocks)),
             "block_data": Out(block),
@@ -50,13 +50,9 @@ class DenseAccumulator(wiring.Component):
             "write_data": In(block),
         })
 
-    @property
-    def config(self):
-        return self._config
-
     def elaborate(self, platform):
         m = Module()
-        config, geometry = self._config, self._geometry
+        config, geometry = self.config, self.geometry
         rows, cols = geometry.block_rows, geometry.block_cols
         storage = TileBuffers(m, config, self)
 

@@ -3,9 +3,11 @@
 from amaranth import Array, Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 
-from ..sim.isa import DENSE_OPCODES, DOT_LENGTH, DenseGeometry, dense_pipeline_latency
+from ..sim.isa import DENSE_OPCODES, DOT_LENGTH, dense_pipeline_latency
 from .accumulator_signature import drive_storage
+from .command_accept import accept_commands
 from .dense_accumulator import DenseAccumulator
+from .dense_component import DenseComponent
 from .dot_product_pipeline import DotProductPipeline
 from .drain_sequencer import DrainSequencer
 from .isa import (
@@ -26,7 +28,7 @@ __all__ = ["DenseCore", "DENSE_COUNTERS"]
 DENSE_COUNTERS = ("cycles_busy", "blocks_issued")
 
 
-class DenseCore(wiring.Component):
+class DenseCore(DenseComponent):
     """The dense baseline of a configuration (docs/dense-baseline.md): the same multipliers
     (``macs``), operand and accumulator types and ``tile_m x tile_n`` accumulator tile as the
     sparse core, organised as ``macs / DOT_LENGTH`` dot-product units.
@@ -50,22 +52,12 @@ class DenseCore(wiring.Component):
     """
 
     def __init__(self, config):
-        self._config = config
-        self._geometry = DenseGeometry.of(config)
-        super().__init__(core_signature(dense_command_layout(config),
-                                        dense_response_layout(config), DENSE_COUNTERS))
-
-    @property
-    def config(self):
-        return self._config
-
-    @property
-    def geometry(self):
-        return self._geometry
+        super().__init__(config, core_signature(dense_command_layout(config),
+                                                dense_response_layout(config), DENSE_COUNTERS))
 
     def elaborate(self, platform):
         m = Module()
-        config, geometry = self._config, self._geometry
+        config, geometry = self.config, self.geometry
         rows, cols = geometry.block_rows, geometry.block_cols
 
         m.submodules.dot_units = dot_units = DotProductPipeline(config)
@@ -87,20 +79,11 @@ class DenseCore(wiring.Component):
         m.d.comb += free.eq(~drain.busy if config.tile_buffers == 1 else 1)
         issuing = Signal()
         m.d.comb += issuing.eq(cmd.valid & (opcode == Opcode.DENSE) & free)
-        with m.Switch(opcode):
-            with m.Case(Opcode.DENSE):
-                m.d.comb += cmd.ready.eq(free & (block == geometry.blocks - 1))
-            with m.Case(Opcode.DRAIN):
-                m.d.comb += cmd.ready.eq(~dot_units.busy & ~drain.busy)
-            with m.Case(*sorted(DENSE_OPCODES - {Opcode.DENSE, Opcode.DRAIN})):
-                m.d.comb += cmd.ready.eq(~dot_units.busy & free)
-            with m.Default():
-                m.d.comb += cmd.ready.eq(free)
-        fire = Signal()
-        m.d.comb += fire.eq(cmd.valid & cmd.ready)
-
-        def firing(op):
-            return fire & (opcode == op)
+        fire, firing = accept_commands(m, cmd, [
+            ({Opcode.DENSE}, free & (block == geometry.blocks - 1)),
+            ({Opcode.DRAIN}, ~dot_units.busy & ~drain.busy),
+            (DENSE_OPCODES - {Opcode.DENSE, Opcode.DRAIN}, ~dot_units.busy & free),
+        ], default=free)
 
         with m.If(issuing):
             m.d.sync += block.eq(block + 1)      # wraps to 0 after the last block
@@ -124,9 +107,7 @@ class DenseCore(wiring.Component):
         ]
 
         # -- accumulator ----------------------------------------------------------------------
-        m.d.comb += drive_storage(accumulator, clear=firing(Opcode.CLEAR),
-                                  load_en=firing(Opcode.LOAD_ROW), load=body.load,
-                                  read_row=drain.row, swap=firing(Opcode.DRAIN))
+        m.d.comb += drive_storage(accumulator, firing, load=body.load, read_row=drain.row)
         m.d.comb += [
             accumulator.block_read.eq(dot_units.acc_tag),
             dot_units.acc.eq(accumulator.block_data),

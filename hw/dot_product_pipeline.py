@@ -1,10 +1,11 @@
 """The dense baseline's block of pipelined dot-product units."""
 
 from amaranth import Cat, Module, Signal
-from amaranth.lib import data, wiring
+from amaranth.lib import data
 from amaranth.lib.wiring import In, Out
 
 from ..sim.isa import DOT_LENGTH, DenseGeometry
+from .dense_component import DenseComponent
 from .fp16_multiplier import Fp16Multiplier
 from .int_adder import accumulation_adder
 from .int_multiplier import IntMultiplier
@@ -13,7 +14,7 @@ from .shapes import accum_shape, index_shape, operand_shape, product_shape
 __all__ = ["DotProductPipeline"]
 
 
-class DotProductPipeline(wiring.Component):
+class DotProductPipeline(DenseComponent):
     """``block_rows x block_cols`` dot-product units of ``DOT_LENGTH`` products each, fully
     pipelined: one block of cells enters per cycle.
 
@@ -38,12 +39,11 @@ class DotProductPipeline(wiring.Component):
     RESULT_LATENCY = 1 + DOT_LENGTH
 
     def __init__(self, config):
-        self._config = config
-        geometry = self._geometry = DenseGeometry.of(config)
+        geometry = DenseGeometry.of(config)
         rows, cols = geometry.block_rows, geometry.block_cols
         operand, accum = operand_shape(config), accum_shape(config)
         block = data.ArrayLayout(data.ArrayLayout(accum, cols), rows)
-        super().__init__({
+        super().__init__(config, {
             "valid": In(1),
             "tag": In(index_shape(geometry.blocks)),
             "a": In(data.ArrayLayout(data.ArrayLayout(operand, DOT_LENGTH), rows)),
@@ -57,17 +57,9 @@ class DotProductPipeline(wiring.Component):
             "busy": Out(1),
         })
 
-    @property
-    def config(self):
-        return self._config
-
-    @property
-    def geometry(self):
-        return self._geometry
-
     def elaborate(self, platform):
         m = Module()
-        config, geometry = self._config, self._geometry
+        config, geometry = self.config, self.geometry
         rows, cols = geometry.block_rows, geometry.block_cols
         operand, product = operand_shape(config), product_shape(config)
         accum = accum_shape(config)

@@ -4,6 +4,7 @@ from amaranth import Module
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .parameters import check_at_least
 from .shapes import index_shape
 
 __all__ = ["DrainSequencer"]
@@ -30,8 +31,7 @@ class DrainSequencer(wiring.Component):
     def __init__(self, layout, rows):
         if not isinstance(layout, data.Layout):
             raise TypeError(f"layout={layout!r}: must be a lib.data layout")
-        if type(rows) is not int or rows < 1:
-            raise ValueError(f"rows={rows!r}: must be a positive integer")
+        check_at_least(rows=rows)
         self._layout, self._rows = layout, rows
         super().__init__({
             "start": In(1),

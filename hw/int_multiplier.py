@@ -4,6 +4,8 @@ from amaranth import Module, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .parameters import check_at_least
+
 __all__ = ["IntMultiplier"]
 
 
@@ -16,8 +18,7 @@ class IntMultiplier(wiring.Component):
     """
 
     def __init__(self, width):
-        if type(width) is not int or width < 2:
-            raise ValueError(f"width={width!r}: must be an integer of at least 2")
+        check_at_least(2, width=width)
         self._width = width
         super().__init__({
             "a": In(signed(width)),

@@ -1,15 +1,15 @@
 """The checks of a KSTEP that carries its own bitmaps (``kstep_bitmaps="inline"``)."""
 
 from amaranth import Module
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .config_component import ConfigComponent
 from .popcount import Popcount
 
 __all__ = ["InlineKstepCheck"]
 
 
-class InlineKstepCheck(wiring.Component):
+class InlineKstepCheck(ConfigComponent):
     """Checks the KSTEP on the command port of an inline-bitmap core (docs/isa.md): the
     stateless replacement of :class:`~dstc.hw.spwmma_tracker.SpwmmaTracker`, with no header
     register and no pending bits.
@@ -30,8 +30,7 @@ class InlineKstepCheck(wiring.Component):
     """
 
     def __init__(self, config):
-        self._config = config
-        super().__init__({
+        super().__init__(config, {
             "a_bitmap": In(config.tile_m),
             "b_bitmap": In(config.tile_n),
             "kstep_a_count": In(range(config.tile_m + 1)),
@@ -43,13 +42,9 @@ class InlineKstepCheck(wiring.Component):
             "issue": Out(1),
         })
 
-    @property
-    def config(self):
-        return self._config
-
     def elaborate(self, platform):
         m = Module()
-        config = self._config
+        config = self.config
         m.submodules.a_pop = a_pop = Popcount(config.tile_m)
         m.submodules.b_pop = b_pop = Popcount(config.tile_n)
         m.d.comb += [

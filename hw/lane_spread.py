@@ -4,6 +4,7 @@ from amaranth import Cat, Module, Mux, Shape, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .parameters import check_at_least, check_ordered
 from .shapes import index_shape
 
 __all__ = ["LaneSpread"]
@@ -28,11 +29,8 @@ class LaneSpread(wiring.Component):
     """
 
     def __init__(self, width, lanes, value_shape):
-        for name, value in (("width", width), ("lanes", lanes)):
-            if type(value) is not int or value < 1:
-                raise ValueError(f"{name}={value!r}: must be a positive integer")
-        if lanes > width:
-            raise ValueError(f"lanes={lanes}: must not exceed width={width}")
+        check_at_least(width=width, lanes=lanes)
+        check_ordered(lanes=lanes, width=width)
         self._width, self._lanes = width, lanes
         self._value_width = Shape.cast(value_shape).width
         positions = data.ArrayLayout(index_shape(width), lanes)

@@ -1,9 +1,10 @@
 """Outer-product multiplier array (the value side of one OHMMA)."""
 
 from amaranth import Cat, Module
-from amaranth.lib import data, wiring
+from amaranth.lib import data
 from amaranth.lib.wiring import In, Out
 
+from .config_component import ConfigComponent
 from .fp16_multiplier import Fp16Multiplier
 from .int_multiplier import IntMultiplier
 from .shapes import operand_shape, product_shape
@@ -11,7 +12,7 @@ from .shapes import operand_shape, product_shape
 __all__ = ["MultiplierArray"]
 
 
-class MultiplierArray(wiring.Component):
+class MultiplierArray(ConfigComponent):
     """``products[r][c]`` = ``a[r] * b[c]`` for ``array_rows x array_cols`` lanes.
 
     One exact multiplier per lane: :class:`IntMultiplier` for ``intN`` operands,
@@ -23,22 +24,17 @@ class MultiplierArray(wiring.Component):
     """
 
     def __init__(self, config):
-        self._config = config
         operand = operand_shape(config)
-        super().__init__({
+        super().__init__(config, {
             "a": In(data.ArrayLayout(operand, config.array_rows)),
             "b": In(data.ArrayLayout(operand, config.array_cols)),
             "products": Out(data.ArrayLayout(
                 data.ArrayLayout(product_shape(config), config.array_cols), config.array_rows)),
         })
 
-    @property
-    def config(self):
-        return self._config
-
     def elaborate(self, platform):
         m = Module()
-        config = self._config
+        config = self.config
         products = []
         for r in range(config.array_rows):
             for c in range(config.array_cols):

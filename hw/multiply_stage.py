@@ -1,16 +1,17 @@
 """The sparse core's multiply stage: an issued OHMMA in, its products and placement out."""
 
 from amaranth import Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import stream
 from amaranth.lib.wiring import In, Out
 
+from .config_component import ConfigComponent
 from .isa import issue_layout, scatter_layout
 from .multiplier_array import MultiplierArray
 
 __all__ = ["MultiplyStage"]
 
 
-class MultiplyStage(wiring.Component):
+class MultiplyStage(ConfigComponent):
     """Registers an issued OHMMA, multiplies its lanes and registers the products with the
     lanes' placement for the accumulator: ``issue`` -> [register] -> multipliers ->
     [register] -> ``scatter``.
@@ -24,17 +25,12 @@ class MultiplyStage(wiring.Component):
     """
 
     def __init__(self, config):
-        self._config = config
-        super().__init__({
+        super().__init__(config, {
             "issue": In(stream.Signature(issue_layout(config), always_ready=True)),
             "scatter_en": Out(1),
             "scatter": Out(scatter_layout(config)),
             "busy": Out(1),
         })
-
-    @property
-    def config(self):
-        return self._config
 
     @property
     def latency(self):
@@ -44,7 +40,7 @@ class MultiplyStage(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        config = self._config
+        config = self.config
         m.submodules.multipliers = multipliers = MultiplierArray(config)
         issue = self.issue.payload
         # The operand registers are separate signals, not one issue-shaped register: a

@@ -1,17 +1,17 @@
 """Checks of an OHMMA command's lane placement."""
 
 from amaranth import Cat, Module
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..sim.isa import lane_reach
+from .config_component import ConfigComponent
 from .distinct_check import DistinctCheck
 from .isa import placement_layout
 
 __all__ = ["PlacementCheck"]
 
 
-class PlacementCheck(wiring.Component):
+class PlacementCheck(ConfigComponent):
     """Whether a lane placement may be scattered into the tile (combinational).
 
     ``conflict`` (out) is high when two valid lane rows name the same tile row, or two valid
@@ -27,21 +27,16 @@ class PlacementCheck(wiring.Component):
     """
 
     def __init__(self, config):
-        self._config = config
-        super().__init__({
+        super().__init__(config, {
             "placement": In(placement_layout(config)),
             "conflict": Out(1),
             "empty": Out(1),
             "out_of_reach": Out(1),
         })
 
-    @property
-    def config(self):
-        return self._config
-
     def elaborate(self, platform):
         m = Module()
-        config, placement = self._config, self.placement
+        config, placement = self.config, self.placement
         m.submodules.row_check = row_check = DistinctCheck(config.array_rows, config.tile_m)
         m.submodules.col_check = col_check = DistinctCheck(config.array_cols, config.tile_n)
         m.d.comb += [

@@ -4,6 +4,8 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .parameters import check_at_least
+
 __all__ = ["Popcount"]
 
 
@@ -16,8 +18,7 @@ class Popcount(wiring.Component):
     """
 
     def __init__(self, width):
-        if type(width) is not int or width < 1:
-            raise ValueError(f"width={width!r}: must be a positive integer")
+        check_at_least(width=width)
         self._width = width
         super().__init__({"bitmap": In(width), "count": Out(range(width + 1))})
 

@@ -4,6 +4,8 @@ from amaranth import Cat, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .parameters import check_at_least
+
 __all__ = ["PrefixPopcount"]
 
 
@@ -19,8 +21,7 @@ class PrefixPopcount(wiring.Component):
     """
 
     def __init__(self, width):
-        if type(width) is not int or width < 1:
-            raise ValueError(f"width={width!r}: must be a positive integer")
+        check_at_least(width=width)
         self._width = width
         count = range(width + 1)
         super().__init__({

@@ -1,21 +1,20 @@
 """Accumulator tile whose lanes only reach the cells lane skipping can send them to."""
 
-from amaranth import Cat, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth import Cat, Module, Signal
 from amaranth.utils import exact_log2
 
 from ..sim.config import ConfigError
 from ..sim.isa import lane_reach
 from .accumulate_pipeline import AccumulatePipeline
-from .accumulator_signature import scatter_signature
 from .int_adder import accumulation_adder
+from .scatter_accumulator import ScatterAccumulator
 from .shapes import accum_shape, and_or_select, index_shape
 from .tile_buffers import TileBuffers
 
 __all__ = ["ReachAccumulator"]
 
 
-class ReachAccumulator(wiring.Component):
+class ReachAccumulator(ScatterAccumulator):
     """The ``tile_m x tile_n`` accumulator tile of ``lane_placement="reach"``: each lane
     reaches only the tile positions :func:`~dstc.sim.isa.lane_reach` gives it, the cells a
     chunk's nonzeros reach under lane skipping (:class:`~dstc.hw.lane_spread.LaneSpread`).
@@ -46,24 +45,11 @@ class ReachAccumulator(wiring.Component):
         if config.lane_placement != "reach":
             raise ConfigError(f"lane_placement={config.lane_placement!r}: ReachAccumulator "
                               f"builds lane_placement='reach'")
-        self._config = config
-        self._forwarding = _forwarding
-        super().__init__(scatter_signature(config))
-
-    @property
-    def latency(self):
-        """Cycles between the cycle a scatter is presented and the cycle at whose end the tile
-        holds its sums: ``config.accumulate_stages - 1`` (0: single-cycle gather, add and
-        scatter)."""
-        return self._config.accumulate_stages - 1
-
-    @property
-    def config(self):
-        return self._config
+        super().__init__(config, _forwarding=_forwarding)
 
     def elaborate(self, platform):
         m = Module()
-        config = self._config
+        config = self.config
         row_reach, col_reach = lane_reach(config, "rows"), lane_reach(config, "cols")
         rows, cols = len(row_reach), len(col_reach)
         acc_shape = accum_shape(config)
@@ -126,39 +112,5 @@ class ReachAccumulator(wiring.Component):
             for o, j in enumerate(col_reach[c]):
                 m.d.comb += col_hit[c, j].eq(placement.col_valid[c] & (col_offset[c] == o))
 
-        def reaching(hits, count, index):
-            return [lane for lane in range(count) if (lane, index) in hits]
-
-        routed = [[Signal(width, name=f"routed_{r}_{j}") for j in range(config.tile_n)]
-                  for r in range(rows)]
-        for r in range(rows):
-            for j in range(config.tile_n):
-                value = 0
-                for c in reaching(col_hit, cols, j):
-                    value = value | Mux(col_hit[c, j], sums[r][c], 0)
-                m.d.comb += routed[r][j].eq(value)
-
-        row_any = [Signal(name=f"row_any_{i}") for i in range(config.tile_m)]
-        col_any = [Signal(name=f"col_any_{j}") for j in range(config.tile_n)]
-        m.d.comb += [row_any[i].eq(Cat(row_hit[r, i] for r in reaching(row_hit, rows, i)).any())
-                     for i in range(config.tile_m)]
-        m.d.comb += [col_any[j].eq(Cat(col_hit[c, j] for c in reaching(col_hit, cols, j)).any())
-                     for j in range(config.tile_n)]
-
-        written = [[Signal(width, name=f"written_{i}_{j}") for j in range(config.tile_n)]
-                   for i in range(config.tile_m)]
-        for i in range(config.tile_m):
-            for j in range(config.tile_n):
-                value = 0
-                for r in reaching(row_hit, rows, i):
-                    value = value | Mux(row_hit[r, i], routed[r][j], 0)
-                m.d.comb += written[i][j].eq(value)
-
-        def scatter(target):
-            for i in range(config.tile_m):
-                for j in range(config.tile_n):
-                    with m.If(row_any[i] & col_any[j]):
-                        m.d.sync += target[i][j].eq(written[i][j])
-
-        storage.update(write.en, scatter)
+        self.scatter_sums(m, storage, write.en, sums, row_hit, col_hit)
         return m

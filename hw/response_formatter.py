@@ -2,10 +2,11 @@
 encoding."""
 
 from amaranth import Module, Mux, Signal
-from amaranth.lib import data, wiring
+from amaranth.lib import data
 from amaranth.lib.wiring import In, Out
 
 from .bitmap_encoder import BitmapEncoder
+from .config_component import ConfigComponent
 from .fp16_to_fp32 import Fp16ToFp32
 from .fp32_to_fp16 import Fp32ToFp16
 from .isa import drain_layout, response_layout
@@ -15,7 +16,7 @@ from .shapes import accum_shape, index_shape, struct_value
 __all__ = ["ResponseFormatter"]
 
 
-class ResponseFormatter(wiring.Component):
+class ResponseFormatter(ConfigComponent):
     """``response`` (out, :func:`~dstc.hw.isa.response_layout`) of tile row ``row`` (in, a
     row index; ``last`` in, 1) holding ``values`` (in, ``tile_n`` accumulator values), per
     ``mode`` (in, :func:`~dstc.hw.isa.drain_layout`, the DRAIN's options): through
@@ -33,8 +34,7 @@ class ResponseFormatter(wiring.Component):
     """
 
     def __init__(self, config):
-        self._config = config
-        super().__init__({
+        super().__init__(config, {
             "row": In(index_shape(config.tile_m)),
             "last": In(1),
             "values": In(data.ArrayLayout(accum_shape(config), config.tile_n)),
@@ -42,13 +42,9 @@ class ResponseFormatter(wiring.Component):
             "response": Out(response_layout(config)),
         })
 
-    @property
-    def config(self):
-        return self._config
-
     def elaborate(self, platform):
         m = Module()
-        config = self._config
+        config = self.config
         m.submodules.relu = relu = Relu(config.tile_n, config.accum)
         m.submodules.encoder = encoder = BitmapEncoder(config.tile_n, config.accum)
         relu_values = Signal.like(self.values, name="relu_values")

@@ -1,9 +1,9 @@
 """The open SpWMMA: its bitmaps, the k-steps still expected, and the checks of a KSTEP."""
 
 from amaranth import Cat, Const, Module, Signal
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .config_component import ConfigComponent
 from .isa import header_layout
 from .popcount import Popcount
 from .shapes import index_shape
@@ -11,7 +11,7 @@ from .shapes import index_shape
 __all__ = ["SpwmmaTracker"]
 
 
-class SpwmmaTracker(wiring.Component):
+class SpwmmaTracker(ConfigComponent):
     """Tracks one SpWMMA between its header and its KSTEPs (docs/isa.md).
 
     State: the header's bitmaps and ``pending``, one bit per k-step (of ``k_chunk``) whose A
@@ -41,8 +41,7 @@ class SpwmmaTracker(wiring.Component):
     """
 
     def __init__(self, config):
-        self._config = config
-        super().__init__({
+        super().__init__(config, {
             "open": In(1),
             "header": In(header_layout(config)),
             "retire": In(1),
@@ -61,13 +60,9 @@ class SpwmmaTracker(wiring.Component):
             "ok": Out(1),
         })
 
-    @property
-    def config(self):
-        return self._config
-
     def elaborate(self, platform):
         m = Module()
-        config = self._config
+        config = self.config
         header = self.header
 
         m.submodules.a_count = a_count = Popcount(config.tile_m)

@@ -4,6 +4,8 @@ from amaranth import Const, Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .parameters import check_at_least
+
 __all__ = ["StatusRegisters"]
 
 
@@ -28,9 +30,7 @@ class StatusRegisters(wiring.Component):
     """
 
     def __init__(self, *, error_width, counters, counter_width, flags=None, steps=None):
-        for name, value in (("error_width", error_width), ("counter_width", counter_width)):
-            if type(value) is not int or value < 1:
-                raise ValueError(f"{name}={value!r}: must be a positive integer")
+        check_at_least(error_width=error_width, counter_width=counter_width)
         flags = (1 << error_width) - 1 if flags is None else flags
         if not isinstance(flags, int) or not 0 <= flags < 1 << error_width:
             raise ValueError(f"flags={flags!r}: must be a mask of the {error_width} error bits")
