@@ -23,21 +23,10 @@ import numpy as np
 
 from .arith import Arithmetic
 from .bitmap import OperandError, check_tile, encode_operand
+from .isa import Ohmma
 
 __all__ = ["Ohmma", "TileStats", "kstep_ohmmas", "ohmma", "bitmap_issues", "spwmma",
            "SpgemmResult", "spgemm", "dense_reference"]
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Ohmma:
-    """Operands of one OHMMA; lanes beyond a chunk's nonzeros are invalid (value 0)."""
-
-    a_values: np.ndarray
-    a_rows: np.ndarray
-    a_valid: np.ndarray
-    b_values: np.ndarray
-    b_cols: np.ndarray
-    b_valid: np.ndarray
 
 
 @dataclasses.dataclass
