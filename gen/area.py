@@ -32,6 +32,7 @@ from .generate import DESIGNS, design_component
 from .markdown import table
 from .options import (
     add_config_options,
+    add_output_option,
     check_output_folder,
     config_from,
     config_name,
@@ -558,8 +559,7 @@ def add_arguments(parser):
     add_config_options(parser)
     parser.add_argument("--design", choices=(*DESIGNS, "both"), default="both",
                         help="design(s) to synthesize (default: both)")
-    parser.add_argument("-o", "--output", metavar="DIR",
-                        help="output folder (default: build/area/<preset>)")
+    add_output_option(parser, help="output folder (default: build/area/<preset>)")
     parser.add_argument("--liberty", metavar="FILE",
                         help="standard-cell Liberty file (default: $DSTC_LIBERTY, else the "
                              "OSU 0.18 um library of `make tech`)")

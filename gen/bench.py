@@ -18,7 +18,7 @@ from ..sim.config import PRESETS, preset
 from .codec import codec, random_value
 from .gemm_sim import GemmRequest, run_gemm
 from .markdown import table
-from .options import check_output_folder
+from .options import add_output_option, check_output_folder
 from .sweep import DEFAULT_SHAPE, bench_sweep
 from .verilog import to_verilog, write_atomic, write_if_changed
 
@@ -230,8 +230,7 @@ def add_arguments(parser):
     parser.add_argument("--presets", nargs="+", choices=list(PRESETS),
                         default=["small", "small-fp16"],
                         help="presets of --speed-table (default: small small-fp16)")
-    parser.add_argument("-o", "--output", default="build/bench", metavar="DIR",
-                        help="output folder (default: build/bench)")
+    add_output_option(parser, "build/bench")
 
 
 def command(args):

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..sim.config import preset
 from .gemm_sim import GemmRequest, plan_gemm, print_run
 from .generate import generate
-from .options import check_output_folder, seed_type
+from .options import add_output_option, check_output_folder, seed_type
 
 __all__ = ["DemoGeneration", "generate_demo", "demo_request", "HELP", "DESCRIPTION",
            "add_arguments", "command"]
@@ -65,8 +65,7 @@ def add_arguments(parser):
                         help="simulator (default: verilator)")
     parser.add_argument("--seed", type=seed_type,
                         help="random seed, an integer >= 0 (default: random, printed)")
-    parser.add_argument("-o", "--output", default="build/demo", metavar="DIR",
-                        help="output folder (default: build/demo)")
+    add_output_option(parser, "build/demo")
 
 
 def command(args):

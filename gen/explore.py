@@ -67,7 +67,15 @@ from .explore_spec import (
     load_spec,
     tiling,
 )
-from .options import UsageError, check_output_folder, positive_float, positive_int, seed_type
+from .options import (
+    UsageError,
+    add_figures_option,
+    add_output_option,
+    check_output_folder,
+    positive_float,
+    positive_int,
+    seed_type,
+)
 
 __all__ = ["ExploreResult", "run_explore", "spec_from", "HELP", "DESCRIPTION",
            "add_arguments", "command"]
@@ -382,9 +390,9 @@ def add_arguments(parser):
                         help="threads of the local worker (default: the machine's cores)")
     parser.add_argument("--dashboard", metavar="ADDRESS",
                         help="serve the local cluster's dashboard at ADDRESS (e.g. :8787)")
-    parser.add_argument("--no-figures", action="store_true", help="write the tables only")
-    parser.add_argument("-o", "--output", default="build/explore", metavar="DIR",
-                        help="output folder, with the cache (default: %(default)s)")
+    add_figures_option(parser)
+    add_output_option(parser, "build/explore",
+                      help="output folder, with the cache (default: %(default)s)")
     return parser
 
 

@@ -44,6 +44,7 @@ from .estimate import (
 from .options import (
     UsageError,
     add_config_options,
+    add_output_option,
     check_output_folder,
     config_folder,
     config_from,
@@ -485,8 +486,8 @@ def add_arguments(parser):
     parser.add_argument("--force", action="store_true",
                         help="run even when the estimate exceeds 10 minutes of simulation or "
                              "the machine's memory")
-    parser.add_argument("-o", "--output", default="build/sim-cli", metavar="DIR",
-                        help="folder for the generated core and simulator builds")
+    add_output_option(parser, "build/sim-cli",
+                      help="folder for the generated core and simulator builds")
 
 
 def command(args):

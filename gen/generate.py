@@ -10,7 +10,7 @@ from ..hw.core import DstcCore, accumulator_for
 from ..hw.dense_core import DenseCore
 from ..hw.multiplier_array import MultiplierArray
 from .estimate import warn_slow_generation
-from .options import add_config_options, check_output_folder, config_from
+from .options import add_config_options, add_output_option, check_output_folder, config_from
 from .verilog import to_verilog, write_if_changed
 
 __all__ = ["DESIGNS", "design_component", "design_units", "block_units", "generate", "HELP",
@@ -101,8 +101,7 @@ DESCRIPTION = ("Write the Verilog of a configuration, its config.json and a mani
 def add_arguments(parser):
     """Add the options of ``dstc generate`` to ``parser``."""
     add_config_options(parser)
-    parser.add_argument("-o", "--output", required=True, metavar="DIR",
-                        help="output folder (created if missing)")
+    add_output_option(parser, help="output folder (created if missing)", required=True)
     parser.add_argument("--blocks", action="store_true",
                         help="also write the main blocks as standalone modules")
     parser.add_argument("--design", choices=("dstc", "dense", "both"), default="dstc",

@@ -47,6 +47,8 @@ from .network_rtl import RtlOptions, RtlSummary, RtlTiles, check_rtl_config
 from .options import (
     UsageError,
     add_config_options,
+    add_figures_option,
+    add_output_option,
     check_output_folder,
     config_folder,
     config_from,
@@ -582,9 +584,8 @@ def add_arguments(parser):
                           "%(default)s, shared with dstc sim and dstc conv)")
     rtl.add_argument("--force", action="store_true",
                      help="run the RTL tiles even when the estimate exceeds 10 minutes")
-    parser.add_argument("--no-figures", action="store_true", help="write the tables only")
-    parser.add_argument("-o", "--output", default="build/network", metavar="DIR",
-                        help="output folder (default: %(default)s)")
+    add_figures_option(parser)
+    add_output_option(parser, "build/network")
     return parser
 
 

@@ -18,7 +18,7 @@ from ..sim.config import PRESETS, ConfigError, DstcConfig, preset
 
 __all__ = ["LOGGER", "UsageError", "add_config_options", "config_from", "config_name",
            "config_folder", "density", "density_list", "positive_int", "positive_float",
-           "seed_type",
+           "seed_type", "add_output_option", "add_figures_option",
            "check_output_folder", "output_folder", "folder_lock", "configure_logging"]
 
 #: Name of the one logger of the flows: progress lines of ``dstc area``, ``fpga``, ``bench``
@@ -39,6 +39,19 @@ def add_config_options(parser):
                        help=f"named configuration: {', '.join(PRESETS)} (default: default)")
     group.add_argument("--config", metavar="FILE",
                        help="configuration as JSON (the config.json that generate writes)")
+
+
+def add_output_option(parser, default=None, help="output folder (default: %(default)s)",
+                      *, required=False):
+    """Add ``-o DIR`` / ``--output DIR`` to ``parser`` (``default`` None: the command picks the
+    folder, see :func:`output_folder`); check the value with :func:`check_output_folder`."""
+    parser.add_argument("-o", "--output", default=default, required=required, metavar="DIR",
+                        help=help)
+
+
+def add_figures_option(parser):
+    """Add ``--no-figures`` (write the tables only) to ``parser``."""
+    parser.add_argument("--no-figures", action="store_true", help="write the tables only")
 
 
 def config_from(args):

@@ -37,6 +37,8 @@ from .estimate import TooExpensive, check_memory, sweep_memory_bytes
 from .options import (
     UsageError,
     add_config_options,
+    add_figures_option,
+    add_output_option,
     check_output_folder,
     config_from,
     config_name,
@@ -420,11 +422,10 @@ def add_arguments(parser):
                         help="seed of the random bitmaps (default: random, printed)")
     parser.add_argument("--bandwidth", type=_bandwidth, default=None, metavar="BYTES",
                         help="add an operand-traffic roofline at BYTES per cycle")
-    parser.add_argument("--no-figures", action="store_true", help="write the tables only")
+    add_figures_option(parser)
     parser.add_argument("--force", action="store_true",
                         help="run even when the bitmaps would not fit in the machine's memory")
-    parser.add_argument("-o", "--output", default="build/sweep", metavar="DIR",
-                        help="output folder (default: %(default)s)")
+    add_output_option(parser, "build/sweep")
     return parser
 
 

@@ -7,6 +7,7 @@ from ..estimate import warn_slow_generation
 from ..generate import DESIGNS
 from ..options import (
     add_config_options,
+    add_output_option,
     config_from,
     config_name,
     folder_lock,
@@ -46,9 +47,8 @@ def add_arguments(parser):
                              "about 1.5x the LUTs of the default flow on the small presets), "
                              "then stop after synthesis: whether the 32x32-tile cores fit, "
                              "where the default flow had not finished in 45 minutes")
-    parser.add_argument("-o", "--output", metavar="DIR",
-                        help="output folder (default: build/fpga/<preset>); the reports keep "
-                             "the other design's row from an earlier run there")
+    add_output_option(parser, help="output folder (default: build/fpga/<preset>); the "
+                      "reports keep the other design's row from an earlier run there")
 
 
 def command(args):
