@@ -4,12 +4,11 @@ through the fast model against the command-level program, and ACCUMULATOR.md's R
 
 import numpy as np
 import pytest
+from kstep_timing import command_level_cycles
 
 from dstc.sim.banked import BankedStallCost, chunk_bank_factor, simulate_kstep
 from dstc.sim.config import DstcConfig, preset
-from dstc.sim.cycles import CoreTiming
 from dstc.sim.gemm_cycles import ChunkCost, dense_mode_cycles, gemm_cycles
-from dstc.sim.isa import Opcode
 from dstc.sim.program import gemm_program
 
 LANES8 = DstcConfig(array_rows=8, array_cols=4, tile_m=16, tile_n=16, k_chunk=8,
@@ -46,21 +45,6 @@ def test_the_factor_counts_the_most_loaded_bank_per_chunk():
     assert chunk_bank_factor(np.ones(32, bool), 8, 4) == 8   # two rows per bank per chunk
 
 
-def _reference_cycles(program, config, banks):
-    """The command-level program timed by CoreTiming, each KSTEP issuing the OHMMA cycles of
-    the bank arbitration of its own bitmaps."""
-    timing, header = CoreTiming(config), None
-    for command in program.commands:
-        issues = 0
-        if command.opcode == Opcode.SPWMMA:
-            header = command
-        elif command.opcode == Opcode.KSTEP:
-            issues = simulate_kstep(header.a_bitmaps[command.k], header.b_bitmaps[command.k],
-                                    config, *banks)
-        timing.accept(command.opcode, issues)
-    return timing.finish_cycle
-
-
 @pytest.mark.parametrize("config,banks", [(preset("small"), (2, 2)), (LANES8, (4, 2))],
                          ids=["small", "lanes8"])
 def test_gemms_equal_the_command_level_model(rng, config, banks):
@@ -71,7 +55,8 @@ def test_gemms_equal_the_command_level_model(rng, config, banks):
         b_bits = rng.random((k, n)) < rng.random()
         program = gemm_program(a_bits.astype(np.int8), b_bits.astype(np.int8), config)
         assert (gemm_cycles(a_bits, b_bits, config, cost=cost).cycles
-                == _reference_cycles(program, config, banks)), trial
+                == command_level_cycles(
+                    program, lambda a, b: simulate_kstep(a, b, config, *banks))), trial
 
 
 def test_r1_reproduces_the_design_note():

@@ -5,6 +5,7 @@ the same command, tile and k-step counts."""
 
 import numpy as np
 import pytest
+from kstep_timing import command_level_cycles
 
 from dstc.sim.config import ConfigError, DstcConfig, preset
 from dstc.sim.cycles import CoreTiming
@@ -43,16 +44,8 @@ def _classes(bits, classes):
 def _reference_cycles(program, cost):
     """``sparse_gemm_cycles`` with each KSTEP issuing ``cost.issues`` OHMMA, the per-class
     counts taken from the bitmaps of the SpWMMA header it belongs to."""
-    timing, header = CoreTiming(program.config), None
-    for command in program.commands:
-        issues = 0
-        if command.opcode == Opcode.SPWMMA:
-            header = command
-        elif command.opcode == Opcode.KSTEP:
-            issues = int(cost.issues(_classes(header.a_bitmaps[command.k], cost.row_classes),
-                                     _classes(header.b_bitmaps[command.k], cost.col_classes)))
-        timing.accept(command.opcode, issues)
-    return timing.finish_cycle
+    return command_level_cycles(program, lambda a, b: cost.issues(
+        _classes(a, cost.row_classes), _classes(b, cost.col_classes)))
 
 
 def _check(a_bits, b_bits, config, with_c=False):
@@ -400,17 +393,8 @@ def test_a_bitmap_cost_on_the_general_path_equals_the_command_level_model(seed):
         a_bits = _random_bits(rng, (m, k), rng.random())
         b_bits = _random_bits(rng, (k, n), rng.random())
         program = _program(a_bits, b_bits, config, with_c=trial % 2 == 1)
-        timing, header = CoreTiming(config), None
-        for command in program.commands:
-            issues = 0
-            if command.opcode == Opcode.SPWMMA:
-                header = command
-            elif command.opcode == Opcode.KSTEP:
-                issues = int(cost.issues(header.a_bitmaps[command.k],
-                                         header.b_bitmaps[command.k]))
-            timing.accept(command.opcode, issues)
         assert (gemm_cycles(a_bits, b_bits, config, cost=cost, with_c=trial % 2 == 1).cycles
-                == timing.finish_cycle)
+                == command_level_cycles(program, cost.issues))
 
 
 def test_an_unknown_operand_kind_is_refused():
