@@ -15,13 +15,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: all demo test lint soak bench figures network generate area explore explore-small8 fpga \
+.PHONY: all demo test lint soak bench figures network generate area area-docs explore explore-small8 fpga \
 	tools tech venv clean help
 
 all: test
 
 help:
-	@echo "make demo | test | lint | soak | bench | figures | network | generate | area | explore | explore-small8 | fpga | tech | clean"
+	@echo "make demo | test | lint | soak | bench | figures | network | generate | area | area-docs | explore | explore-small8 | fpga | tech | clean"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,16 @@ generate: $(STAMP)
 
 area: $(STAMP) tech
 	$(BIN)/dstc area --preset default --design both
+
+# docs/area.md's "Results per preset": `dstc area` of each preset, one after the other (the
+# 32 x 32-tile presets take about 20 minutes and 11 GB each on 2 cores), each report copied
+# between its markers in the page.
+AREA_DOC_PRESETS := default int8 small-fp16 small
+area-docs: $(STAMP) tech
+	for preset in $(AREA_DOC_PRESETS); do \
+	  $(BIN)/dstc area --preset $$preset --design both || exit 1; \
+	done
+	$(BIN)/python -m dstc.gen.area_docs docs/area.md build/area $(AREA_DOC_PRESETS)
 
 # The accumulator design space on the default preset (docs/explore.md): each variant and the
 # dense baseline synthesised (one synthesis at a time: the crossbar needs about 11 GB) and
