@@ -99,9 +99,9 @@ generate: $(STAMP)
 area: $(STAMP) tech
 	$(BIN)/dstc area --preset default --design both
 
-# docs/area.md's "Results per preset": `dstc area` of each preset, one after the other (the
-# 32 x 32-tile presets take about 20 minutes and 11 GB each on 2 cores), each report copied
-# between its markers in the page.
+# docs/area.md's "Results per preset": `dstc area` of each preset, one after the other
+# (default 1,005 s and int8 943 s on 2 cores, about 11 GB each at their peak; the small
+# presets seconds), each report copied between its markers in the page.
 AREA_DOC_PRESETS := default int8 small-fp16 small
 area-docs: $(STAMP) tech
 	for preset in $(AREA_DOC_PRESETS); do \

@@ -99,5 +99,6 @@ def _read(path, what, hint=""):
     except OSError as error:
         raise AreaDocsError(f"{path}: {what} ({error.strerror}){hint}") from None
 
+
 if __name__ == "__main__":
     sys.exit(main())
